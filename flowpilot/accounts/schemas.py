@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, StringConstraints
+
+from flowpilot.schemas_common import Output, Password, ShortText, StrictInput
+
+Role = Literal["technician", "engineer", "admin"]
+Urgency = Literal["low", "normal", "high", "critical"]
+
+
+class UserOut(Output):
+    id: str
+    email: str
+    name: str
+    role: str
+    account_id: str
+    active: bool
+    created_at: datetime
+    notify_email: bool
+    notify_min_urgency: str
+
+
+class UserCreate(StrictInput):
+    email: Annotated[EmailStr, StringConstraints(max_length=320)]
+    name: ShortText
+    role: Role
+    password: Password
+
+
+class UserUpdate(StrictInput):
+    role: Role | None = None
+    active: bool | None = None
+    name: ShortText | None = None
+
+
+class PreferencesUpdate(StrictInput):
+    notify_email: bool | None = None
+    notify_min_urgency: Urgency | None = None
+
+
+class UserList(Output):
+    items: list[UserOut]

@@ -1,0 +1,150 @@
+"""Accounts, users and roles: the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot.accounts import repository as repo
+from flowpilot.auth import service as auth_service
+from flowpilot.auth.passwords import hash_password
+from flowpilot.errors import Conflict, Invalid
+from flowpilot.models import Account, User
+from flowpilot.models.accounts import ROLES
+from flowpilot.tenancy import Tenant
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    account_id: str
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    name: str,
+    admin_email: str,
+    admin_password: str,
+    admin_name: str | None,
+    now: datetime,
+) -> tuple[Account, User]:
+    """Create an account and its first admin."""
+    if not name.strip():
+        raise Invalid("name", "must not be empty")
+    account = await repo.add_account(session, Account(name=name.strip(), created_at=now))
+    admin = await create_user(
+        session,
+        tenant=AccountRef(account.id),
+        email=admin_email,
+        name=admin_name or admin_email.split("@")[0],
+        role="admin",
+        password=admin_password,
+        now=now,
+    )
+    return account, admin
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    now: datetime,
+) -> User:
+    """Add a user to the tenant's account. Emails are unique across the service."""
+    email = auth_service.normalize_email(email)
+    if role not in ROLES:
+        raise Invalid("role", f"must be one of {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise Invalid("password", "must be at least 8 characters")
+    if "@" not in email:
+        raise Invalid("email", "must be an email address")
+    if await repo.email_taken(session, email):
+        raise Conflict("a user with this email already exists")
+    return await repo.add_user(
+        session,
+        User(
+            account_id=tenant.account_id,
+            email=email,
+            name=name.strip() or email,
+            role=role,
+            active=True,
+            password_hash=hash_password(password),
+            created_at=now,
+            notify_email=True,
+            notify_min_urgency="low",
+        ),
+    )
+
+
+async def list_users(session: AsyncSession, *, actor: Tenant) -> Sequence[User]:
+    return await repo.list_users(session, actor)
+
+
+async def get_user(session: AsyncSession, *, actor: Tenant, user_id: str) -> User:
+    return await repo.get_user(session, actor, user_id)
+
+
+async def update_user(
+    session: AsyncSession,
+    *,
+    actor: auth_service.Actor,
+    user_id: str,
+    role: str | None = None,
+    active: bool | None = None,
+    name: str | None = None,
+) -> User:
+    """Change a user's role, name or active flag; deactivation ends their logins at once."""
+    user = await repo.get_user(session, actor, user_id)
+    if user.id == actor.id and (active is False or (role is not None and role != "admin")):
+        raise Conflict("admins cannot deactivate or demote themselves")
+    if role is not None:
+        user.role = role
+    if name is not None:
+        user.name = name
+    if active is not None:
+        user.active = active
+        if not active:
+            await auth_service.end_all_sessions(session, user_id=user.id)
+    await session.flush()
+    return user
+
+
+async def update_preferences(
+    session: AsyncSession,
+    *,
+    actor: Tenant,
+    user_id: str,
+    notify_email: bool | None,
+    notify_min_urgency: str | None,
+) -> User:
+    user = await repo.get_user(session, actor, user_id)
+    if notify_email is not None:
+        user.notify_email = notify_email
+    if notify_min_urgency is not None:
+        user.notify_min_urgency = notify_min_urgency
+    await session.flush()
+    return user
+
+
+async def get_account(session: AsyncSession, *, actor: Tenant) -> Account:
+    return await repo.get_account(session, actor)
+
+
+async def seniors(session: AsyncSession, *, tenant: Tenant) -> Sequence[User]:
+    """Active engineers and admins of the tenant's account."""
+    return await repo.active_users_with_roles(session, tenant, ("engineer", "admin"))
+
+
+async def admins(session: AsyncSession, *, tenant: Tenant) -> Sequence[User]:
+    return await repo.active_users_with_roles(session, tenant, ("admin",))
+
+
+async def all_accounts(session: AsyncSession) -> Sequence[Account]:
+    return await repo.list_accounts(session)

@@ -1,0 +1,50 @@
+"""All SQL for AI sessions and steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot.models import AiSession, Step, User
+from flowpilot.tenancy import Tenant, get_scoped, select_scoped
+
+
+async def add(session: AsyncSession, obj: AiSession | Step) -> None:
+    session.add(obj)
+    await session.flush()
+
+
+async def get_session(
+    session: AsyncSession, tenant: Tenant, session_id: str, *, for_update: bool = False
+) -> AiSession:
+    return await get_scoped(
+        session, AiSession, session_id, tenant, what="session", for_update=for_update
+    )
+
+
+async def list_sessions(
+    session: AsyncSession, tenant: Tenant, *, user_id: str | None, limit: int, offset: int
+) -> Sequence[AiSession]:
+    """The account's sessions; with ``user_id``, only those the user owns or is assigned."""
+    stmt = select_scoped(AiSession, tenant)
+    if user_id is not None:
+        stmt = stmt.where(or_(AiSession.owner_id == user_id, AiSession.assignee_id == user_id))
+    stmt = (
+        stmt.order_by(AiSession.created_at.desc(), AiSession.id.desc()).limit(limit).offset(offset)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def list_steps(
+    session: AsyncSession, tenant: Tenant, session_id: str
+) -> Sequence[tuple[Step, str | None]]:
+    """A session's steps in order, each with its author's name."""
+    stmt = (
+        select(Step, User.name)
+        .outerjoin(User, User.id == Step.actor_id)
+        .where(Step.account_id == tenant.account_id, Step.session_id == session_id)
+        .order_by(Step.created_at, Step.id)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]

@@ -1,0 +1,158 @@
+"""AI sessions and steps: who may open, read and add to them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot.ai_sessions import repository as repo
+from flowpilot.auth.service import Actor
+from flowpilot.errors import Conflict, Forbidden, Invalid
+from flowpilot.models import AiSession, Step
+from flowpilot.models.ai_sessions import ALL_STEP_KINDS
+from flowpilot.tenancy import Tenant
+
+
+def can_read(actor: Actor, ai_session: AiSession) -> bool:
+    """Owner, assignee and the account's seniors may read a session."""
+    return actor.is_senior or actor.id in (ai_session.owner_id, ai_session.assignee_id)
+
+
+async def open_session(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    title: str,
+    problem: str,
+    customer: str | None,
+    asset: str | None,
+    environment: dict[str, Any],
+    now: datetime,
+) -> AiSession:
+    """Open a new AI session owned by and assigned to the caller."""
+    ai_session = AiSession(
+        account_id=actor.account_id,
+        owner_id=actor.id,
+        assignee_id=actor.id,
+        title=title,
+        problem=problem,
+        customer=customer or None,
+        asset=asset or None,
+        environment=environment,
+        status="open",
+        created_at=now,
+        updated_at=now,
+    )
+    await repo.add(session, ai_session)
+    return ai_session
+
+
+async def get_session(
+    session: AsyncSession, *, actor: Actor, session_id: str, for_update: bool = False
+) -> AiSession:
+    """A session the caller may read; other accounts' sessions are 404, others' are 403."""
+    ai_session = await repo.get_session(session, actor, session_id, for_update=for_update)
+    if not can_read(actor, ai_session):
+        raise Forbidden("you are not the owner or assignee of this session")
+    return ai_session
+
+
+async def get_session_scoped(
+    session: AsyncSession, *, tenant: Tenant, session_id: str
+) -> AiSession:
+    """A session of the tenant's account, without a per-user check (for other services)."""
+    return await repo.get_session(session, tenant, session_id)
+
+
+async def list_sessions(
+    session: AsyncSession, *, actor: Actor, limit: int = 50, offset: int = 0
+) -> Sequence[AiSession]:
+    """The caller's sessions (owned or assigned); admins see the account's."""
+    return await repo.list_sessions(
+        session, actor, user_id=None if actor.is_admin else actor.id, limit=limit, offset=offset
+    )
+
+
+async def list_steps(
+    session: AsyncSession, *, tenant: Tenant, session_id: str
+) -> Sequence[tuple[Step, str | None]]:
+    return await repo.list_steps(session, tenant, session_id)
+
+
+async def add_step(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    session_id: str,
+    kind: str,
+    content: str,
+    now: datetime,
+) -> Step:
+    """Add a step authored by the caller; only the current assignee or an admin may."""
+    ai_session = await repo.get_session(session, actor, session_id)
+    if actor.id != ai_session.assignee_id and not actor.is_admin:
+        if can_read(actor, ai_session):
+            raise Forbidden("only the session's current assignee or an admin may add steps")
+        raise Forbidden("you are not the owner or assignee of this session")
+    if ai_session.status != "open":
+        raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
+    return await _append_step(
+        session, ai_session, actor_id=actor.id, kind=kind, content=content, now=now
+    )
+
+
+async def add_assistant_step(
+    session: AsyncSession, *, tenant: Tenant, session_id: str, content: str, now: datetime
+) -> Step:
+    """Record an assistant answer: no human author, so never anyone's first action."""
+    ai_session = await repo.get_session(session, tenant, session_id)
+    return await _append_step(
+        session, ai_session, actor_id=None, kind="assistant", content=content, now=now
+    )
+
+
+async def _append_step(
+    session: AsyncSession,
+    ai_session: AiSession,
+    *,
+    actor_id: str | None,
+    kind: str,
+    content: str,
+    now: datetime,
+) -> Step:
+    if kind not in ALL_STEP_KINDS:
+        raise Invalid("kind", f"must be one of {', '.join(ALL_STEP_KINDS)}")
+    step = Step(
+        account_id=ai_session.account_id,
+        session_id=ai_session.id,
+        actor_id=actor_id,
+        kind=kind,
+        content=content,
+        created_at=now,
+    )
+    ai_session.updated_at = now
+    await repo.add(session, step)
+    return step
+
+
+async def assign(
+    session: AsyncSession, *, ai_session: AiSession, assignee_id: str, now: datetime
+) -> None:
+    """Re-assign the session (a claim hands it to the claimer)."""
+    ai_session.assignee_id = assignee_id
+    ai_session.updated_at = now
+    await session.flush()
+
+
+async def resolve(
+    session: AsyncSession, *, ai_session: AiSession, resolution: str, actor_id: str, now: datetime
+) -> None:
+    ai_session.status = "resolved"
+    ai_session.resolution = resolution
+    ai_session.resolved_by_id = actor_id
+    ai_session.resolved_at = now
+    ai_session.updated_at = now
+    await session.flush()

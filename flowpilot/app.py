@@ -1,0 +1,96 @@
+"""``create_app(settings)``: builds the engine, bus and workers in its lifespan (rule 8)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
+
+from flowpilot import context as ctx_mod
+from flowpilot.clock import Clock
+from flowpilot.config import Settings
+from flowpilot.errors import DomainError
+from flowpilot.middleware import BodySizeLimit
+
+
+def _routers() -> list[Any]:
+    from flowpilot.accounts.endpoints import router as accounts
+    from flowpilot.ai_sessions.endpoints import router as ai_sessions
+    from flowpilot.auth.endpoints import router as auth
+    from flowpilot.ops import router as ops
+    from flowpilot.web.routes import router as web
+
+    return [auth, accounts, ai_sessions, ops, web]
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = ctx_mod.build_context(settings, clock)
+        app.state.ctx = ctx
+        app.state.settings = ctx.settings
+        app.state.clock = ctx.clock
+        app.state.sessionmaker = ctx.sessionmaker
+        app.state.bus = ctx.bus
+        await ctx_mod.start(ctx, run_workers=settings.run_workers)
+        try:
+            yield
+        finally:
+            await ctx_mod.stop(ctx)
+
+    app = FastAPI(
+        title="FlowPilot",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if _wants_html(request):
+            from flowpilot.web.routes import render_error
+
+            return render_error(request, exc.status_code, exc.detail)
+        return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A race lost to a database constraint (e.g. a duplicate email): nothing was written.
+        return JSONResponse(
+            {"detail": "conflicts with existing data; nothing was changed"}, status_code=409
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": list(err.get("loc", ())),
+                "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+                "msg": err.get("msg", "invalid"),
+                "type": err.get("type", "value_error"),
+            }
+            for err in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    for router in _routers():
+        app.include_router(router)
+    from flowpilot.web.routes import mount_static
+
+    mount_static(app)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )

@@ -1,0 +1,134 @@
+"""Login, logout and token resolution. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot.auth import repository as repo
+from flowpilot.auth.passwords import dummy_hash, verify_password
+from flowpilot.config import Settings
+from flowpilot.models import LoginSession, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller of a request."""
+
+    id: str
+    account_id: str
+    role: str
+    email: str
+    name: str
+    login_session_id: str
+    csrf_token: str
+    via: str  # "cookie" or "bearer"
+
+    @property
+    def is_senior(self) -> bool:
+        return self.role in ("engineer", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str | None
+    user: User | None
+    login: LoginSession | None
+    rate_limited: bool = False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+    now: datetime,
+    settings: Settings,
+) -> LoginResult:
+    """Check credentials; on success create a server-side login session.
+
+    Unknown email and wrong password take the same path (a dummy hash is verified) so they
+    answer the same 401 in the same time class. Failures are recorded per email and per IP.
+    """
+    email = normalize_email(email)
+    keys = [f"email:{email}", f"ip:{client_ip}"]
+    since = now - timedelta(seconds=settings.login_failure_window_seconds)
+    for key in keys:
+        if (
+            await repo.count_failures_since(session, key=key, since=since)
+            >= settings.login_max_failures
+        ):
+            return LoginResult(None, None, None, rate_limited=True)
+
+    user = await repo.user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else dummy_hash(), password)
+    if not ok or user is None or not user.active:
+        await repo.add_failures(session, keys=keys, at=now)
+        return LoginResult(None, None, None)
+
+    token = secrets.token_urlsafe(32)
+    login_session = await repo.add_login_session(
+        session,
+        LoginSession(
+            user_id=user.id,
+            account_id=user.account_id,
+            token_hash=hash_token(token),
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.session_ttl_hours),
+        ),
+    )
+    return LoginResult(token, user, login_session)
+
+
+async def resolve_token(
+    session: AsyncSession, *, token: str, now: datetime, via: str
+) -> Actor | None:
+    """The caller behind ``token``, or None if unknown, expired or the user is inactive."""
+    found = await repo.login_by_token_hash(session, hash_token(token))
+    if found is None:
+        return None
+    login_session, user = found
+    if login_session.expires_at <= now or not user.active:
+        return None
+    return Actor(
+        id=user.id,
+        account_id=user.account_id,
+        role=user.role,
+        email=user.email,
+        name=user.name,
+        login_session_id=login_session.id,
+        csrf_token=login_session.csrf_token,
+        via=via,
+    )
+
+
+async def logout(session: AsyncSession, *, actor: Actor) -> None:
+    """End the caller's login session; its token stops working at once."""
+    await repo.delete_login_session(session, actor.login_session_id)
+
+
+async def end_all_sessions(session: AsyncSession, *, user_id: str) -> None:
+    await repo.delete_user_login_sessions(session, user_id)
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected, given or "")

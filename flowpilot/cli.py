@@ -1,0 +1,178 @@
+"""The ``flowpilot`` command line (Typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+
+from flowpilot.config import Settings
+
+app = typer.Typer(help="FlowPilot: escalate, claim, hand off, measure.", no_args_is_help=True)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+
+def _run_in_session(fn: Callable[[Any, Any], Awaitable[T]], settings: Settings) -> T:
+    """Run ``fn(session, ctx)`` in one committed unit of work."""
+    from flowpilot import context as ctx_mod
+    from flowpilot.db import commit
+
+    async def main() -> T:
+        ctx = ctx_mod.build_context(settings)
+        try:
+            async with ctx.sessionmaker() as session:
+                result = await fn(session, ctx)
+                await commit(session)
+                return result
+        finally:
+            await ctx.engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from flowpilot.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to bind"),
+    port: int = typer.Option(8000, help="port to listen on"),
+) -> None:
+    """Migrate the database if needed, then serve the web pages and API."""
+    import uvicorn
+
+    from flowpilot.app import create_app
+    from flowpilot.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the delivery dispatcher and event relay without serving HTTP."""
+    from flowpilot import context as ctx_mod
+
+    settings = Settings()
+
+    async def main() -> None:
+        ctx = ctx_mod.build_context(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await ctx_mod.start(ctx, run_workers=True)
+        typer.echo(f"worker running {len(ctx.tasks)} job(s); Ctrl-C to stop")
+        try:
+            await stop.wait()
+        finally:
+            await ctx_mod.stop(ctx)
+
+    asyncio.run(main())
+
+
+@app.command("create-account")
+def create_account(
+    name: str = typer.Option(..., help="account (company) name"),
+    admin_email: str = typer.Option(..., help="first admin's email"),
+    admin_password: str = typer.Option(..., help="first admin's password (8+ characters)"),
+    admin_name: str | None = typer.Option(None, help="first admin's display name"),
+) -> None:
+    """Create an account and its first admin; prints the account id."""
+    from flowpilot.accounts import service
+    from flowpilot.errors import DomainError
+
+    async def run(session: Any, ctx: Any) -> str:
+        account, _ = await service.create_account(
+            session,
+            name=name,
+            admin_email=admin_email,
+            admin_password=admin_password,
+            admin_name=admin_name,
+            now=ctx.clock.now(),
+        )
+        return account.id
+
+    try:
+        typer.echo(_run_in_session(run, Settings()))
+    except DomainError as exc:
+        _fail(exc.detail)
+
+
+@app.command("create-user")
+def create_user(
+    account: str = typer.Option(..., help="account id"),
+    email: str = typer.Option(...),
+    password: str = typer.Option(..., help="8+ characters"),
+    role: str = typer.Option(..., help="technician, engineer or admin"),
+    name: str | None = typer.Option(None),
+) -> None:
+    """Add a user to an account."""
+    from flowpilot.accounts import service
+    from flowpilot.accounts.service import AccountRef
+    from flowpilot.errors import DomainError
+    from flowpilot.models import Account
+
+    async def run(session: Any, ctx: Any) -> str:
+        if await session.get(Account, account) is None:
+            raise typer.BadParameter(f"no account with id {account}", param_hint="--account")
+        user = await service.create_user(
+            session,
+            tenant=AccountRef(account),
+            email=email,
+            name=name or email.split("@")[0],
+            role=role,
+            password=password,
+            now=ctx.clock.now(),
+        )
+        return user.id
+
+    try:
+        typer.echo(_run_in_session(run, Settings()))
+    except DomainError as exc:
+        _fail(exc.detail)
+
+
+@app.command()
+def demo() -> None:
+    """Create a demo account with users of every role and a few sessions; print how to log in."""
+    from flowpilot.demo import DEMO_PASSWORD, create_demo
+
+    result = _run_in_session(create_demo, Settings())
+    if result is None:
+        typer.echo("The demo account already exists.")
+    else:
+        typer.echo(f"Demo account created: {result}")
+    typer.echo(f"Log in at {Settings().base_url}/login with password '{DEMO_PASSWORD}' as:")
+    for email, role in (
+        ("tech@demo.flowpilot.test", "technician"),
+        ("engineer@demo.flowpilot.test", "engineer"),
+        ("senior@demo.flowpilot.test", "engineer"),
+        ("admin@demo.flowpilot.test", "admin"),
+    ):
+        typer.echo(f"  {email:32s} ({role})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,58 @@
+"""Typed settings; every value comes from a ``FLOWPILOT_`` environment variable."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOWPILOT_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./flowpilot.db"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "FlowPilot <flowpilot@localhost>"
+    mailbox_dir: str = "./mailbox"
+    secret_key: str = "dev-insecure-change-me"
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Login sessions and brute-force protection
+    session_ttl_hours: int = 12
+    cookie_secure: bool = False
+    login_max_failures: int = 10
+    login_failure_window_seconds: int = 900
+
+    # Live stream
+    sse_heartbeat_seconds: float = 25.0
+    sse_max_lifetime_seconds: float = 3600.0
+    sse_retry_ms: int = 3000
+    sse_queue_size: int = 256
+    bus_history: int = 10_000
+    # Prefix of every Redis key, so deployments or test workers can share one Redis.
+    redis_prefix: str = "flowpilot"
+
+    # Background work (dispatcher, relay, re-notify); the server runs them unless told not to
+    run_workers: bool = True
+    relay_interval_seconds: float = 5.0
+    dispatcher_interval_seconds: float = 1.0
+    delivery_max_attempts: int = 6
+    delivery_backoff_base_seconds: float = 30.0
+    delivery_backoff_cap_seconds: float = 3600.0
+    delivery_sending_timeout_seconds: float = 300.0
+
+    # Assistant: offline retrieval by default; any OpenAI-compatible server when set
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 30.0
+
+    # Limits
+    max_body_bytes: int = Field(default=1_048_576, description="request body size cap")
+    page_size_max: int = 200
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

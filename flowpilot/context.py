@@ -1,0 +1,116 @@
+"""Everything a running FlowPilot process holds, built once by ``build_context``.
+
+The web app (``create_app``) and ``flowpilot worker`` both build one; tests build their own.
+Nothing here is module-level (rule 8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from flowpilot.clock import Clock, SystemClock
+from flowpilot.config import Settings
+from flowpilot.db import make_engine, make_sessionmaker
+from flowpilot.events.bus import Bus
+
+log = logging.getLogger("flowpilot")
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry
+    sse_open_streams: Gauge
+
+    @classmethod
+    def create(cls) -> Metrics:
+        registry = CollectorRegistry()
+        return cls(
+            registry=registry,
+            sse_open_streams=Gauge(
+                "flowpilot_sse_open_streams", "Open SSE streams in this process", registry=registry
+            ),
+        )
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: Bus
+    metrics: Metrics
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_bus(settings: Settings) -> Bus:
+    """The configured bus: Redis Streams when FLOWPILOT_REDIS_URL is set, else in-process."""
+    if settings.redis_url:
+        from flowpilot.events.redis_bus import RedisBus  # type: ignore[import-not-found]
+
+        return RedisBus(settings.redis_url, history=settings.bus_history)  # type: ignore[no-any-return]
+    from flowpilot.events.memory import MemoryBus
+
+    return MemoryBus()
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
+    engine = make_engine(settings.database_url)
+    return AppContext(
+        settings=settings,
+        clock=clock or SystemClock(),
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        bus=build_bus(settings),
+        metrics=Metrics.create(),
+    )
+
+
+# A background job loops until cancelled; each gets the process's context.
+BackgroundJob = Callable[[AppContext], Awaitable[None]]
+
+
+def background_jobs() -> list[tuple[str, BackgroundJob]]:
+    """The jobs a worker (or the server, in-process) runs: relay, dispatcher, escalation chain."""
+    jobs: list[tuple[str, BackgroundJob]] = []
+    return jobs
+
+
+async def start(ctx: AppContext, *, run_workers: bool) -> None:
+    await ctx.bus.start()
+    if run_workers:
+        for name, job in background_jobs():
+            ctx.tasks.append(asyncio.create_task(_supervised(ctx, name, job), name=name))
+
+
+async def _supervised(ctx: AppContext, name: str, job: BackgroundJob) -> None:
+    """Run a job; if it crashes, log and restart it after a pause (never silently stop)."""
+    while True:
+        try:
+            await job(ctx)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s crashed; restarting", name)
+            await asyncio.sleep(1.0)
+
+
+async def stop(ctx: AppContext) -> None:
+    for task in ctx.tasks:
+        task.cancel()
+    for task in ctx.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    ctx.tasks.clear()
+    await ctx.bus.stop()
+    await ctx.engine.dispose()

@@ -1,0 +1,47 @@
+"""Accounts (tenants) and their users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flowpilot.db import Base, UTCDateTime, new_id
+
+ROLES = ("technician", "engineer", "admin")
+SENIOR_ROLES = ("engineer", "admin")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Escalation chain: re-notify seniors after N minutes, alert admins after M minutes.
+    renotify_after_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    admin_alert_after_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Outgoing webhook (Slack-compatible JSON, HMAC-SHA256 signed).
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    webhook_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # Emails are unique across the whole service: login takes only email + password.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Notification preferences: email on/off and the lowest urgency that emails.
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_min_urgency: Mapped[str] = mapped_column(String(20), default="low")

@@ -1,0 +1,59 @@
+"""AI sessions (a technician's working log) and their steps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flowpilot.db import Base, JSONType, UTCDateTime, new_id
+
+STEP_KINDS = ("note", "action", "result")
+# Assistant steps have no human author and never count as anyone's first action.
+ALL_STEP_KINDS = (*STEP_KINDS, "assistant")
+SESSION_STATUSES = ("open", "resolved")
+
+
+class AiSession(Base):
+    __tablename__ = "ai_sessions"
+    __table_args__ = (
+        Index("ix_ai_sessions_account_id_created_at", "account_id", "created_at"),
+        Index("ix_ai_sessions_owner_id", "owner_id"),
+        Index("ix_ai_sessions_assignee_id", "assignee_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    problem: Mapped[str] = mapped_column(Text)
+    customer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    asset: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Step(Base):
+    __tablename__ = "steps"
+    __table_args__ = (
+        # Time to first action looks up a session's steps by time: keep it an index seek.
+        Index("ix_steps_session_id_created_at", "session_id", "created_at"),
+        Index("ix_steps_account_id_created_at", "account_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("ai_sessions.id", ondelete="CASCADE"))
+    # Who made the step; NULL only for assistant steps.
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,56 @@
+"""Escalations (handoffs) of an AI session to a senior."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flowpilot.db import Base, JSONType, UTCDateTime, new_id
+
+HANDOFF_STATUSES = ("open", "claimed", "resolved", "cancelled")
+LIVE_STATUSES = ("open", "claimed")
+URGENCIES = ("low", "normal", "high", "critical")
+URGENCY_RANK = {u: i for i, u in enumerate(URGENCIES)}
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        # At most one live handoff per session, enforced by the database itself.
+        Index(
+            "uq_handoffs_live_session",
+            "session_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'claimed')"),
+            postgresql_where=text("status IN ('open', 'claimed')"),
+        ),
+        # The queue: an account's handoffs newest first, optionally by status.
+        Index("ix_handoffs_account_id_created_at", "account_id", "created_at"),
+        Index("ix_handoffs_account_id_status_created_at", "account_id", "status", "created_at"),
+        Index("ix_handoffs_account_id_claimed_at", "account_id", "claimed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("ai_sessions.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(20), default="normal")
+    escalated_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    claimed_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Escalation chain bookkeeping (notifications): when re-notify / admin alert went out.
+    renotified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    admin_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Assistant-generated handoff summary, cached once per escalation.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    summary_generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

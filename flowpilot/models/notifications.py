@@ -1,0 +1,48 @@
+"""Per-channel delivery records: one row per (event, recipient, channel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flowpilot.db import Base, UTCDateTime, new_id
+
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+CHANNELS = ("email", "webhook")
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # Idempotency: at most one delivery (so one successful send) per event/recipient/channel.
+        UniqueConstraint("event_id", "recipient_key", "channel"),
+        Index("ix_deliveries_handoff_id", "handoff_id"),
+        Index(
+            "ix_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('pending', 'failed', 'sending')"),
+            postgresql_where=text("status IN ('pending', 'failed', 'sending')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    # A user for email; NULL for the account webhook.
+    recipient_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # "user:<id>" or "webhook": lets the unique constraint cover the webhook too.
+    recipient_key: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,149 @@
+"""Test rig: a database per xdist worker, migrated once; tables truncated after each test.
+
+Backends: SQLite always; PostgreSQL when FLOWPILOT_TEST_POSTGRES_URL is set and Redis when
+FLOWPILOT_TEST_REDIS_URL is set. A set URL that cannot be reached fails the run (no skips).
+
+Why truncate instead of a rolled-back outer transaction: the relay, dispatcher, SSE streams and
+concurrent-claim tests use their own connections and must see committed rows, so every test
+works with real commits and the worker's tables are emptied after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flowpilot.app import create_app
+from flowpilot.clock import FrozenClock
+from flowpilot.config import Settings
+from flowpilot.db import Base, make_engine, make_sessionmaker
+from flowpilot.migrate import upgrade
+from tests.factories import Factory
+
+POSTGRES_URL = os.environ.get("FLOWPILOT_TEST_POSTGRES_URL") or None
+REDIS_URL = os.environ.get("FLOWPILOT_TEST_REDIS_URL") or None
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def _pg_url(database: str) -> str:
+    base = POSTGRES_URL or ""
+    if base.startswith("postgresql://"):
+        base = "postgresql+asyncpg://" + base.removeprefix("postgresql://")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{database}"
+
+
+async def _pg_admin(sql: str) -> None:
+    engine = make_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return "postgresql" if POSTGRES_URL else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This worker's own database, migrated once (never rebuilt per test)."""
+    if POSTGRES_URL:
+        name = f"fp_test_{_worker()}_{RUN_ID}"
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(name)
+        upgrade(url)
+        yield url
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("db") / f"fp_{_worker()}.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> str:
+    return f"fptest:{_worker()}:{RUN_ID}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock that starts at the real current time and only moves when a test moves it."""
+    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, redis_prefix: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        smtp_url=None,
+        mailbox_dir=str(tmp_path / "mailbox"),
+        secret_key="test-secret",
+        run_workers=False,
+        base_url="http://testserver",
+    )
+
+
+async def truncate_all(database_url: str) -> None:
+    engine = make_engine(database_url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    await conn.execute(text(f"DELETE FROM {name}"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A sessionmaker on this worker's database; all tables are emptied after the test."""
+    engine = make_engine(database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+        await truncate_all(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FrozenClock, db: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+    application = create_app(settings, clock=clock)
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def factory(db: async_sessionmaker[AsyncSession], clock: FrozenClock) -> Factory:
+    return Factory(db, clock)
