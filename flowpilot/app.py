@@ -21,11 +21,18 @@ from flowpilot.middleware import BodySizeLimit
 def _routers() -> list[Any]:
     from flowpilot.accounts.endpoints import router as accounts
     from flowpilot.ai_sessions.endpoints import router as ai_sessions
+    from flowpilot.analytics.endpoints import router as analytics
+    from flowpilot.assistant.endpoints import router as assistant
     from flowpilot.auth.endpoints import router as auth
+    from flowpilot.events.endpoints import router as events
+    from flowpilot.handoffs.endpoints import router as handoffs
+    from flowpilot.notifications.endpoints import router as notifications
     from flowpilot.ops import router as ops
-    from flowpilot.web.routes import router as web
+    from flowpilot.web.routes import routers as web_routers
 
-    return [auth, accounts, ai_sessions, ops, web]
+    # events before handoffs: "/handoffs/stream" must not be taken for a handoff id.
+    api = [auth, accounts, ai_sessions, events, handoffs, notifications, analytics, assistant, ops]
+    return api + web_routers()
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -81,8 +81,14 @@ BackgroundJob = Callable[[AppContext], Awaitable[None]]
 
 def background_jobs() -> list[tuple[str, BackgroundJob]]:
     """The jobs a worker (or the server, in-process) runs: relay, dispatcher, escalation chain."""
-    jobs: list[tuple[str, BackgroundJob]] = []
-    return jobs
+    from flowpilot.events.relay import relay_job
+    from flowpilot.notifications.dispatcher import dispatcher_job, escalation_chain_job
+
+    return [
+        ("event-relay", relay_job),
+        ("delivery-dispatcher", dispatcher_job),
+        ("escalation-chain", escalation_chain_job),
+    ]
 
 
 async def start(ctx: AppContext, *, run_workers: bool) -> None:

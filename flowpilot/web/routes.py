@@ -12,6 +12,26 @@ from flowpilot.web.render import STATIC_DIR, render
 router = APIRouter(include_in_schema=False)
 
 
+def routers() -> list[APIRouter]:
+    """This module's router plus every domain's page module."""
+    from flowpilot.web import (
+        admin_pages,
+        escalations_pages,
+        metrics_pages,
+        sessions_pages,
+        settings_pages,
+    )
+
+    return [
+        router,
+        sessions_pages.router,
+        admin_pages.router,
+        escalations_pages.router,
+        metrics_pages.router,
+        settings_pages.router,
+    ]
+
+
 def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
