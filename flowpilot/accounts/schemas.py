@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import EmailStr, StringConstraints
+from pydantic import StrictBool
 
-from flowpilot.schemas_common import Output, Password, ShortText, StrictInput
+from flowpilot.schemas_common import Email, Output, Password, ShortText, StrictInput
 
 Role = Literal["technician", "engineer", "admin"]
 Urgency = Literal["low", "normal", "high", "critical"]
@@ -24,7 +24,7 @@ class UserOut(Output):
 
 
 class UserCreate(StrictInput):
-    email: Annotated[EmailStr, StringConstraints(max_length=320)]
+    email: Email
     name: ShortText
     role: Role
     password: Password
@@ -32,12 +32,13 @@ class UserCreate(StrictInput):
 
 class UserUpdate(StrictInput):
     role: Role | None = None
-    active: bool | None = None
+    # Strict: "active": "no" is a mistake to report, not a value to guess at.
+    active: StrictBool | None = None
     name: ShortText | None = None
 
 
 class PreferencesUpdate(StrictInput):
-    notify_email: bool | None = None
+    notify_email: StrictBool | None = None
     notify_min_urgency: Urgency | None = None
 
 

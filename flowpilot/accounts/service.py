@@ -14,6 +14,7 @@ from flowpilot.auth.passwords import hash_password
 from flowpilot.errors import Conflict, Invalid
 from flowpilot.models import Account, User
 from flowpilot.models.accounts import ROLES
+from flowpilot.schemas_common import check_email
 from flowpilot.tenancy import Tenant
 
 
@@ -58,13 +59,17 @@ async def create_user(
     now: datetime,
 ) -> User:
     """Add a user to the tenant's account. Emails are unique across the service."""
-    email = auth_service.normalize_email(email)
     if role not in ROLES:
         raise Invalid("role", f"must be one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise Invalid("password", "must be at least 8 characters")
-    if "@" not in email:
-        raise Invalid("email", "must be an email address")
+    if not 8 <= len(password) <= 200:
+        raise Invalid("password", "must be 8 to 200 characters")
+    try:
+        email = check_email(email)
+    except ValueError as exc:
+        raise Invalid("email", str(exc)) from None
+    name = name.strip() or email
+    if len(name) > 200:
+        raise Invalid("name", "must be at most 200 characters")
     if await repo.email_taken(session, email):
         raise Conflict("a user with this email already exists")
     return await repo.add_user(
@@ -72,7 +77,7 @@ async def create_user(
         User(
             account_id=tenant.account_id,
             email=email,
-            name=name.strip() or email,
+            name=name,
             role=role,
             active=True,
             password_hash=hash_password(password),

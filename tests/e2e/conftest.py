@@ -1,0 +1,282 @@
+"""Browser test rig: a real uvicorn server per xdist worker, Debian Chromium through Playwright.
+
+Fixtures
+- ``live_server`` (session): a uvicorn subprocess serving ``create_app`` against this worker's
+  database (``database_url``), Redis (when FLOWPILOT_TEST_REDIS_URL is set, under this worker's
+  ``redis_prefix``), background workers on, mail to a temp mailbox folder.
+  ``.url`` is ``http://127.0.0.1:<port>``; ``.mailbox_dir`` and ``.log_path`` are Paths.
+- ``browser`` (session): a headless Playwright Chromium (``/usr/bin/chromium``; never downloaded).
+- ``page_as`` (function): ``page = await page_as(user)`` opens a new browser context logged in as
+  ``user`` (a ``TestUser`` from ``factory``: its token is a real login-session token, set as the
+  ``flowpilot_session`` cookie) and returns a Page whose relative URLs resolve against the live
+  server (``await page.goto("/sessions")``). ``await page_as(None)`` gives a logged-out page.
+  Contexts are closed after the test.
+
+Every test here is marked ``e2e``. When a test fails, every open page is saved to
+``test-artifacts/<test name>[-N].png`` (with its browser console log as ``.console.txt``) and the
+tail of the server log is attached to the report.
+
+``page_as`` depends on ``factory`` (hence on ``db``), so the worker's tables are emptied after each
+test; a test that uses ``live_server`` alone must request ``factory`` or ``db`` too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.factories import Factory, TestUser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+COOKIE_NAME = "flowpilot_session"
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    # Fixtures read these to know whether the test failed (screenshots).
+    setattr(item, f"rep_{report.when}", report)
+    server = getattr(item, "funcargs", {}).get("live_server")
+    if report.failed and isinstance(server, LiveServer):
+        report.sections.append(("live server log (tail)", server.log_tail()))
+    return report
+
+
+@dataclass
+class LiveServer:
+    url: str
+    port: int
+    log_path: Path
+    mailbox_dir: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def log_tail(self, max_chars: int = 8000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-max_chars:]
+        except OSError:
+            return ""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(server: LiveServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            response = httpx.get(f"{server.url}/readyz", timeout=2.0)
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text}"
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+        time.sleep(0.1)  # polling a subprocess's readiness, not waiting for an app timer
+    _stop(server)
+    pytest.fail(
+        f"live server did not become ready (last: {last}; exit code {server.process.poll()})\n"
+        f"--- server log ---\n{server.log_tail()}",
+        pytrace=False,
+    )
+
+
+def _stop(server: LiveServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A real FlowPilot server process on a free loopback port, for this xdist worker."""
+    work = tmp_path_factory.mktemp("live_server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FLOWPILOT_DATABASE_URL": database_url,
+        "FLOWPILOT_REDIS_PREFIX": redis_prefix,
+        "FLOWPILOT_RUN_WORKERS": "true",
+        "FLOWPILOT_MAILBOX_DIR": str(work / "mailbox"),
+        "FLOWPILOT_SECRET_KEY": "test",
+        "FLOWPILOT_BASE_URL": url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("FLOWPILOT_SMTP_URL", None)
+    redis_url = os.environ.get("FLOWPILOT_TEST_REDIS_URL")
+    if redis_url:
+        env["FLOWPILOT_REDIS_URL"] = redis_url
+    else:
+        env.pop("FLOWPILOT_REDIS_URL", None)
+    log_path = work / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "flowpilot.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url, port, log_path, work / "mailbox", process)
+    _wait_ready(server)
+    try:
+        yield server
+    finally:
+        _stop(server)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium (no browser is ever downloaded)."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+def _artifact_stem(item: pytest.Item) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name).strip("_") or "test"
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(
+        getattr(getattr(item, f"rep_{when}", None), "failed", False) for when in ("setup", "call")
+    )
+
+
+async def _save_artifacts(item: pytest.Item, pages: list[Page]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    stem = _artifact_stem(item)
+    consoles: dict[int, list[str]] = getattr(item, "_e2e_console", {})
+    for page in pages:
+        if page.is_closed():
+            continue
+        n = getattr(item, "_e2e_shots", 0) + 1
+        item._e2e_shots = n  # type: ignore[attr-defined]
+        name = stem if n == 1 else f"{stem}-{n}"
+        try:
+            await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=10_000)
+        except Exception as exc:  # a broken page must not hide the test's own failure
+            (ARTIFACTS / f"{name}.screenshot-error.txt").write_text(repr(exc))
+        lines = [f"url: {page.url}", *consoles.get(id(page), [])]
+        (ARTIFACTS / f"{name}.console.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(autouse=True)
+async def _e2e_failure_artifacts(
+    request: pytest.FixtureRequest, browser: Browser
+) -> AsyncIterator[None]:
+    """On failure: screenshot pages of contexts a test opened itself, then close them.
+
+    (``page_as`` screenshots and closes its own contexts in its teardown, which runs first.)
+    """
+    before = set(browser.contexts)
+    yield
+    leftovers = [c for c in browser.contexts if c not in before]
+    if _failed(request.node):
+        await _save_artifacts(request.node, [p for c in leftovers for p in c.pages])
+    for context in leftovers:
+        await context.close()
+
+
+PageAs = Callable[[TestUser | None], Awaitable[Page]]
+
+
+@pytest.fixture
+async def page_as(
+    request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer, factory: Factory
+) -> AsyncIterator[PageAs]:
+    """``await page_as(user)``: a new context logged in as ``user`` (None: logged out)."""
+    contexts: list[BrowserContext] = []
+    consoles: dict[int, list[str]] = {}
+    request.node._e2e_console = consoles
+
+    async def open_page(user: TestUser | None) -> Page:
+        context = await browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 800}
+        )
+        contexts.append(context)
+        if user is not None:
+            await context.add_cookies(
+                [
+                    {
+                        "name": COOKIE_NAME,
+                        "value": user.token,
+                        "domain": "127.0.0.1",
+                        "path": "/",
+                        "httpOnly": True,
+                        "sameSite": "Lax",
+                    }
+                ]
+            )
+        page = await context.new_page()
+        log = consoles.setdefault(id(page), [])
+        page.on("console", lambda msg: log.append(f"console.{msg.type}: {msg.text}"))
+        page.on("pageerror", lambda exc: log.append(f"pageerror: {exc}"))
+        return page
+
+    try:
+        yield open_page
+    finally:
+        if _failed(request.node):
+            await _save_artifacts(request.node, [p for c in contexts for p in c.pages])
+        for context in contexts:
+            await context.close()
