@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         errors = [
             {
                 "loc": list(err.get("loc", ())),
-                "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+                "field": _field_name(err),
                 "msg": err.get("msg", "invalid"),
                 "type": err.get("type", "value_error"),
             }
@@ -98,6 +98,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 
 def _wants_html(request: Request) -> bool:
+    if request.scope.get("flowpilot.page"):  # set by flowpilot.web.render.PageRoute
+        return True
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
     )
+
+
+def _field_name(err: Any) -> str:
+    """The offending field as a dotted path; the body itself when the JSON does not parse
+    (the parser's location there is a character offset, not a field)."""
+    if err.get("type") == "json_invalid":
+        return "body"
+    return ".".join(str(p) for p in err.get("loc", ())[1:]) or "body"

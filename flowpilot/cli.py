@@ -174,5 +174,51 @@ def demo() -> None:
         typer.echo(f"  {email:32s} ({role})")
 
 
+@app.command("pilot-report")
+def pilot_report(
+    format: str = typer.Option("table", "--format", help="table, json or csv"),
+    days: int = typer.Option(30, "--days", help="window in days (1-365)"),
+) -> None:
+    """Every account's escalation metrics and hours saved per week against the 1 h/week bar."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from flowpilot.analytics import report
+    from flowpilot.analytics.service import MAX_DAYS, MIN_DAYS
+
+    if format not in report.FORMATS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(report.FORMATS)}", param_hint="--format"
+        )
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise typer.BadParameter(f"must be between {MIN_DAYS} and {MAX_DAYS}", param_hint="--days")
+    err = Console(stderr=True)
+    progress = Progress(console=err, transient=err.is_terminal)
+    task = progress.add_task("Measuring accounts", total=None)
+
+    def on_account(done: int, total: int) -> None:
+        # Worth drawing only when someone watches (a terminal) or it runs long (many accounts).
+        if not progress.live.is_started and (sys.stderr.isatty() or total > 20):
+            progress.start()
+        progress.update(task, completed=done, total=total)
+
+    async def run(session: Any, ctx: Any) -> tuple[list[Any], Any]:
+        now = ctx.clock.now()
+        return await report.pilot_report(session, days=days, now=now, on_account=on_account), now
+
+    try:
+        rows, now = _run_in_session(run, Settings())
+    finally:
+        progress.stop()
+    if format == "json":
+        typer.echo(report.to_json(rows, days=days, now=now))
+    elif format == "csv":
+        typer.echo(report.to_csv(rows), nl=False)
+    else:
+        Console(width=None if sys.stdout.isatty() else 200).print(report.to_table(rows, days=days))
+
+
 if __name__ == "__main__":
     app()

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
+    # TLS for SMTP: verify the server certificate (off only for lab servers), optional CA bundle.
+    smtp_validate_certs: bool = True
+    smtp_cert_bundle: str | None = None
     mail_from: str = "FlowPilot <flowpilot@localhost>"
     mailbox_dir: str = "./mailbox"
     secret_key: str = "dev-insecure-change-me"
@@ -30,6 +33,8 @@ class Settings(BaseSettings):
     sse_max_lifetime_seconds: float = 3600.0
     sse_retry_ms: int = 3000
     sse_queue_size: int = 256
+    # A Last-Event-ID that missed more than this many events gets ``resync`` instead of replay.
+    sse_replay_limit: int = 1000
     bus_history: int = 10_000
     # Prefix of every Redis key, so deployments or test workers can share one Redis.
     redis_prefix: str = "flowpilot"
@@ -37,11 +42,20 @@ class Settings(BaseSettings):
     # Background work (dispatcher, relay, re-notify); the server runs them unless told not to
     run_workers: bool = True
     relay_interval_seconds: float = 5.0
+    # The relay leaves events younger than this to the normal after-commit publish.
+    relay_grace_seconds: float = 5.0
     dispatcher_interval_seconds: float = 1.0
     delivery_max_attempts: int = 6
     delivery_backoff_base_seconds: float = 30.0
     delivery_backoff_cap_seconds: float = 3600.0
     delivery_sending_timeout_seconds: float = 300.0
+    # Deliveries taken per dispatcher round, sent concurrently up to this many at a time.
+    delivery_batch_size: int = 50
+    delivery_concurrency: int = 10
+    # Random fraction (0..1) taken off a retry delay so failed sends do not retry in lockstep.
+    delivery_backoff_jitter: float = 0.1
+    webhook_timeout_seconds: float = 10.0
+    escalation_chain_interval_seconds: float = 15.0
 
     # Assistant: offline retrieval by default; any OpenAI-compatible server when set
     llm_base_url: str | None = None

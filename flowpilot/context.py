@@ -55,12 +55,20 @@ class AppContext:
 def build_bus(settings: Settings) -> Bus:
     """The configured bus: Redis Streams when FLOWPILOT_REDIS_URL is set, else in-process."""
     if settings.redis_url:
-        from flowpilot.events.redis_bus import RedisBus  # type: ignore[import-not-found]
+        from flowpilot.events.redis_bus import RedisBus
 
-        return RedisBus(settings.redis_url, history=settings.bus_history)  # type: ignore[no-any-return]
+        return RedisBus(
+            settings.redis_url,
+            history=settings.bus_history,
+            prefix=settings.redis_prefix,
+            queue_size=settings.sse_queue_size,
+            heartbeat_seconds=settings.sse_heartbeat_seconds,
+        )
     from flowpilot.events.memory import MemoryBus
 
-    return MemoryBus()
+    return MemoryBus(
+        queue_size=settings.sse_queue_size, heartbeat_seconds=settings.sse_heartbeat_seconds
+    )
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:

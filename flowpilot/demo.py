@@ -76,6 +76,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
                 ("action", "Power-cycled the printer and checked the network cable."),
                 ("result", "Printer gets an IP (10.3.0.45) but the queue still shows offline."),
             ],
+            None,
         ),
         (
             "VPN drops every 10 minutes",
@@ -87,9 +88,25 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
                 ("note", "Happens for all remote users, not on site."),
                 ("action", "Checked FortiGate event log for tunnel down messages."),
             ],
+            None,
+        ),
+        (
+            "Printer queue stuck after driver update",
+            "Jobs pile up in the queue after the Windows driver update; nothing prints.",
+            "Acme Dental",
+            "HP LaserJet M507 #F2-04",
+            {"os": "Windows 11 23H2", "driver": "HP Universal 7.1"},
+            [
+                ("action", "Restarted the Print Spooler service; queue cleared, then stuck again."),
+                ("action", "Rolled back to HP Universal driver 7.0 and cleared the spool folder."),
+                ("result", "Test page printed; three queued jobs printed after the rollback."),
+            ],
+            # Resolved sessions are what the assistant learns from: give the demo one.
+            "Driver 7.1 breaks the queue: rolled back to HP Universal 7.0 and cleared "
+            "C:\\Windows\\System32\\spool\\PRINTERS, then restarted the spooler.",
         ),
     ]
-    for title, problem, customer, asset, env, steps in examples:
+    for title, problem, customer, asset, env, steps, resolution in examples:
         ai_session = await sessions.open_session(
             session,
             actor=actor,
@@ -103,5 +120,9 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         for kind, content in steps:
             await sessions.add_step(
                 session, actor=actor, session_id=ai_session.id, kind=kind, content=content, now=now
+            )
+        if resolution:
+            await sessions.resolve_session(
+                session, actor=actor, session_id=ai_session.id, resolution=resolution, now=now
             )
     return account.id

@@ -33,9 +33,10 @@ async def create_account(
     now: datetime,
 ) -> tuple[Account, User]:
     """Create an account and its first admin."""
-    if not name.strip():
-        raise Invalid("name", "must not be empty")
-    account = await repo.add_account(session, Account(name=name.strip(), created_at=now))
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise Invalid("name", "must be 1 to 200 characters")
+    account = await repo.add_account(session, Account(name=name, created_at=now))
     admin = await create_user(
         session,
         tenant=AccountRef(account.id),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request
 
 from flowpilot.ai_sessions import service
@@ -10,6 +12,7 @@ from flowpilot.ai_sessions.schemas import (
     SessionDetail,
     SessionList,
     SessionOut,
+    SessionResolve,
     StepCreate,
     StepOut,
 )
@@ -40,10 +43,17 @@ async def open_session(
 async def list_sessions(
     actor: CurrentUser,
     session: SessionDep,
+    status: Literal["open", "resolved", "all"] = Query("all"),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0),
 ) -> SessionList:
-    sessions = await service.list_sessions(session, actor=actor, limit=limit, offset=offset)
+    sessions = await service.list_sessions(
+        session,
+        actor=actor,
+        status=None if status == "all" else status,
+        limit=limit,
+        offset=offset,
+    )
     return SessionList(items=[SessionOut.model_validate(s) for s in sessions])
 
 
@@ -73,3 +83,17 @@ async def add_step(
         now=request.app.state.clock.now(),
     )
     return StepOut.model_validate(step).model_copy(update={"actor_name": actor.name})
+
+
+@router.post("/sessions/{session_id}/resolve", response_model=SessionOut)
+async def resolve_session(
+    session_id: str, body: SessionResolve, actor: CurrentUser, session: SessionDep, request: Request
+) -> SessionOut:
+    ai_session = await service.resolve_session(
+        session,
+        actor=actor,
+        session_id=session_id,
+        resolution=body.resolution,
+        now=request.app.state.clock.now(),
+    )
+    return SessionOut.model_validate(ai_session)

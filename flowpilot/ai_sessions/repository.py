@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.models import AiSession, Step, User
+from flowpilot.models import AiSession, Handoff, Step, User
+from flowpilot.models.handoffs import LIVE_STATUSES
 from flowpilot.tenancy import Tenant, get_scoped, select_scoped
 
 
@@ -25,12 +26,20 @@ async def get_session(
 
 
 async def list_sessions(
-    session: AsyncSession, tenant: Tenant, *, user_id: str | None, limit: int, offset: int
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    user_id: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> Sequence[AiSession]:
     """The account's sessions; with ``user_id``, only those the user owns or is assigned."""
     stmt = select_scoped(AiSession, tenant)
     if user_id is not None:
         stmt = stmt.where(or_(AiSession.owner_id == user_id, AiSession.assignee_id == user_id))
+    if status is not None:
+        stmt = stmt.where(AiSession.status == status)
     stmt = (
         stmt.order_by(AiSession.created_at.desc(), AiSession.id.desc()).limit(limit).offset(offset)
     )
@@ -48,3 +57,13 @@ async def list_steps(
         .order_by(Step.created_at, Step.id)
     )
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def live_handoff_id(session: AsyncSession, tenant: Tenant, session_id: str) -> str | None:
+    """The session's open or claimed escalation, if any (read-only; handoffs own the writes)."""
+    stmt = (
+        select_scoped(Handoff, tenant)
+        .where(Handoff.session_id == session_id, Handoff.status.in_(LIVE_STATUSES))
+        .with_only_columns(Handoff.id)
+    )
+    return (await session.execute(stmt)).scalars().first()

@@ -32,6 +32,10 @@ class SessionCreate(StrictInput):
         return value
 
 
+class SessionResolve(StrictInput):
+    resolution: LongText
+
+
 class StepCreate(StrictInput):
     kind: Literal["note", "action", "result"]
     content: LongText
@@ -59,6 +63,8 @@ class SessionOut(Output):
     owner_id: str
     assignee_id: str
     resolution: str | None
+    resolved_by_id: str | None
+    resolved_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

@@ -68,11 +68,22 @@ async def get_session_scoped(
 
 
 async def list_sessions(
-    session: AsyncSession, *, actor: Actor, limit: int = 50, offset: int = 0
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Sequence[AiSession]:
-    """The caller's sessions (owned or assigned); admins see the account's."""
+    """The caller's sessions (owned or assigned); admins see the account's. ``status``
+    (``open`` or ``resolved``) narrows the list; None means every status."""
     return await repo.list_sessions(
-        session, actor, user_id=None if actor.is_admin else actor.id, limit=limit, offset=offset
+        session,
+        actor,
+        user_id=None if actor.is_admin else actor.id,
+        status=status,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -92,7 +103,8 @@ async def add_step(
     now: datetime,
 ) -> Step:
     """Add a step authored by the caller; only the current assignee or an admin may."""
-    ai_session = await repo.get_session(session, actor, session_id)
+    # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
+    ai_session = await repo.get_session(session, actor, session_id, for_update=True)
     if actor.id != ai_session.assignee_id and not actor.is_admin:
         if can_read(actor, ai_session):
             raise Forbidden("only the session's current assignee or an admin may add steps")
@@ -147,9 +159,32 @@ async def assign(
     await session.flush()
 
 
+async def resolve_session(
+    session: AsyncSession, *, actor: Actor, session_id: str, resolution: str, now: datetime
+) -> AiSession:
+    """Mark the session resolved; its owner, current assignee or an admin may (409 if done)."""
+    ai_session = await repo.get_session(session, actor, session_id, for_update=True)
+    if not actor.is_admin and actor.id not in (ai_session.owner_id, ai_session.assignee_id):
+        raise Forbidden("only the session's owner, current assignee or an admin may resolve it")
+    if ai_session.status == "resolved":
+        raise Conflict("session is already resolved", status=ai_session.status)
+    # A live escalation is resolved through the escalation (which resolves the session too),
+    # so the queue never shows work on a closed session.
+    handoff_id = await repo.live_handoff_id(session, actor, session_id)
+    if handoff_id is not None:
+        raise Conflict(
+            "session has a live escalation; resolve the escalation instead",
+            status=ai_session.status,
+            handoff_id=handoff_id,
+        )
+    await resolve(session, ai_session=ai_session, resolution=resolution, actor_id=actor.id, now=now)
+    return ai_session
+
+
 async def resolve(
     session: AsyncSession, *, ai_session: AiSession, resolution: str, actor_id: str, now: datetime
 ) -> None:
+    """Record the resolution (no permission check: callers decide who may)."""
     ai_session.status = "resolved"
     ai_session.resolution = resolution
     ai_session.resolved_by_id = actor_id

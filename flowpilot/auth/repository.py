@@ -53,3 +53,11 @@ async def delete_login_session(session: AsyncSession, login_id: str) -> None:
 
 async def delete_user_login_sessions(session: AsyncSession, user_id: str) -> None:
     await session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+
+
+async def delete_expired_login_sessions(
+    session: AsyncSession, *, user_id: str, now: datetime
+) -> None:
+    await session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.expires_at <= now)
+    )

@@ -84,6 +84,10 @@ async def login(
         await repo.add_failures(session, keys=keys, at=now)
         return LoginResult(None, None, None)
 
+    # Housekeeping on success (cheap, and never on the attacker's failing path): forget
+    # failures that left the window and this user's expired login sessions.
+    await repo.prune_failures(session, before=since)
+    await repo.delete_expired_login_sessions(session, user_id=user.id, now=now)
     token = secrets.token_urlsafe(32)
     login_session = await repo.add_login_session(
         session,
@@ -131,4 +135,5 @@ async def end_all_sessions(session: AsyncSession, *, user_id: str) -> None:
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected, given or "")
+    # Compare bytes: compare_digest raises on non-ASCII str, and headers may carry any byte.
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())

@@ -1,31 +1,241 @@
-"""The event bus interface (rule 5). Backends: in-process (default) and Redis Streams.
+"""The event bus interface (rule 5) and the local fan-out both backends share.
 
-``publish(account_id, event)`` is called only after the event's transaction committed.
-``subscribe(account_id, last_event_id)`` yields a subscription whose bounded queue receives
-the account's events; one that overflows is told to resync, never silently skipped.
+``publish(event)`` is called only after the event's transaction committed (and by the relay).
+``subscribe(account_id)`` registers a :class:`Subscription` with this process's fan-out; its
+bounded queue receives the account's events. A subscription that overflows receives a
+``resync`` control and is dropped (the stream tells the browser to reload and reconnect);
+it is never silently skipped. Backends differ only in how an event reaches the fan-out:
+directly (in-process) or through one Redis reader task per process (Redis Streams).
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from flowpilot.events.ticker import LoopTicker, Ticker
+
+log = logging.getLogger("flowpilot.events")
+
+# Event types the live stream carries; others in the log (e.g. handoff.renotified) are audit-only.
+STREAMED_TYPES = frozenset(
+    {
+        "handoff.created",
+        "handoff.claimed",
+        "handoff.released",
+        "handoff.resolved",
+        "handoff.cancelled",
+    }
+)
 
 
 @dataclass(frozen=True)
 class BusEvent:
-    """What travels on the bus: the committed event row, serialised."""
+    """What travels on the bus: the committed event row, serialised.
+
+    ``relayed`` marks an event published late by the relay (its normal publish was lost), so
+    a consumer that already delivered a later id knows it missed it and must resync.
+    """
 
     id: int
     account_id: str
     type: str
     data: dict[str, Any] = field(default_factory=dict)
+    relayed: bool = False
+
+
+@dataclass(frozen=True)
+class Control:
+    """A non-event item in a subscription's queue: heartbeat, resync, end of life, disconnect."""
+
+    kind: str
+    last_id: int = 0
+
+
+HEARTBEAT = Control("heartbeat")
+END = Control("end")
+DISCONNECT = Control("disconnect")
+
+Item = BusEvent | Control
+
+
+class Subscription:
+    """One local subscriber (one SSE stream): a bounded queue of events plus control items.
+
+    A deque and one waiter future instead of ``asyncio.Queue``: an idle subscription is a few
+    hundred bytes, which matters at ten thousand open streams.
+    """
+
+    __slots__ = (
+        "_items",
+        "_pending",
+        "_waiter",
+        "account_id",
+        "after",
+        "closed",
+        "expires_at",
+        "fanout",
+        "high_water",
+        "maxsize",
+    )
+
+    def __init__(self, fanout: Fanout, account_id: str, maxsize: int, after: int = 0) -> None:
+        self.fanout = fanout
+        self.account_id = account_id
+        self.maxsize = maxsize
+        self._items: collections.deque[Item] = collections.deque()
+        self._pending = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+        self.after = after  # ids at or below this reached the client already (Last-Event-ID)
+        self.high_water = after
+        self.expires_at: float | None = None
+
+    def offer(self, event: BusEvent) -> None:
+        """Queue an event; on overflow, replace the backlog with ``resync`` and drop out."""
+        if self.closed or (event.id <= self.after and not event.relayed):
+            return
+        self.high_water = max(self.high_water, event.id)
+        if self._pending >= self.maxsize:
+            self._items.clear()
+            self._pending = 0
+            self._push(Control("resync", last_id=self.high_water))
+            self.close()
+            return
+        self._pending += 1
+        self._push(event)
+
+    def notify(self, control: Control) -> None:
+        """Queue a control item (never counted against the bound, never dropped)."""
+        if control is HEARTBEAT and self._items:
+            return  # something is already on its way to the client
+        self._push(control)
+
+    def _push(self, item: Item) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Item:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if isinstance(item, BusEvent):
+            self._pending -= 1
+        return item
+
+    def qsize(self) -> int:
+        return self._pending
+
+    def close(self) -> None:
+        """Leave the fan-out (idempotent); queued items stay readable."""
+        self.closed = True
+        self.fanout.discard(self)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Item:
+        return await self.get()
+
+
+class Fanout:
+    """This process's subscribers by account, and the heartbeat that pokes them all."""
+
+    def __init__(self, *, queue_size: int, heartbeat_seconds: float, ticker: Ticker | None) -> None:
+        self.queue_size = queue_size
+        self.heartbeat_seconds = heartbeat_seconds
+        self.ticker: Ticker = ticker or LoopTicker()
+        self._by_account: dict[str, set[Subscription]] = {}
+        self._heartbeat_task: asyncio.Task[None] | None = None
+
+    @property
+    def count(self) -> int:
+        return sum(len(subs) for subs in self._by_account.values())
+
+    def accounts(self) -> list[str]:
+        return list(self._by_account)
+
+    def add(self, account_id: str, last_event_id: int | None = None) -> Subscription:
+        sub = Subscription(self, account_id, self.queue_size, last_event_id or 0)
+        self._by_account.setdefault(account_id, set()).add(sub)
+        return sub
+
+    def discard(self, sub: Subscription) -> None:
+        subs = self._by_account.get(sub.account_id)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self._by_account[sub.account_id]
+
+    def deliver(self, event: BusEvent) -> None:
+        for sub in list(self._by_account.get(event.account_id, ())):
+            sub.offer(event)
+
+    def resync_all(self) -> None:
+        """Tell every subscriber to reload (the bus lost track, e.g. a trimmed Redis stream)."""
+        for subs in list(self._by_account.values()):
+            for sub in list(subs):
+                sub.notify(Control("resync", last_id=sub.high_water))
+                sub.close()
+
+    def beat(self) -> None:
+        """One heartbeat: a comment to every stream, and ``end`` to those past their lifetime."""
+        now = self.ticker.now()
+        for subs in list(self._by_account.values()):
+            for sub in list(subs):
+                if sub.expires_at is not None and sub.expires_at <= now:
+                    sub.notify(END)
+                    sub.close()
+                else:
+                    sub.notify(HEARTBEAT)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await self.ticker.sleep(self.heartbeat_seconds)
+            self.beat()
+
+    def start(self) -> None:
+        if self._heartbeat_task is None:
+            self._heartbeat_task = asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat")
+
+    async def stop(self) -> None:
+        task, self._heartbeat_task = self._heartbeat_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def use_ticker(self, ticker: Ticker) -> None:
+        """Swap the ticker (tests inject a ``ManualTicker``); restarts the heartbeat loop."""
+        running = self._heartbeat_task is not None
+        await self.stop()
+        self.ticker = ticker
+        if running:
+            self.start()
 
 
 class Bus(Protocol):
+    fanout: Fanout
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
     async def publish(self, event: BusEvent) -> None: ...
+
+    async def subscribe(
+        self, account_id: str, last_event_id: int | None = None
+    ) -> Subscription: ...
 
     async def ping(self) -> bool: ...

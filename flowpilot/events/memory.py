@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-from flowpilot.events.bus import BusEvent
+from flowpilot.events.bus import BusEvent, Fanout, Subscription
+from flowpilot.events.ticker import Ticker
 
 
 class MemoryBus:
-    def __init__(self) -> None:
-        self.published: list[BusEvent] = []
+    """Publishing hands the event straight to this process's fan-out."""
+
+    def __init__(
+        self,
+        *,
+        queue_size: int = 256,
+        heartbeat_seconds: float = 25.0,
+        ticker: Ticker | None = None,
+    ) -> None:
+        self.fanout = Fanout(
+            queue_size=queue_size, heartbeat_seconds=heartbeat_seconds, ticker=ticker
+        )
+        self.published: list[BusEvent] = []  # the last few, for inspection in tests
+        self._keep = 1000
 
     async def start(self) -> None:
-        return None
+        self.fanout.start()
 
     async def stop(self) -> None:
-        return None
+        await self.fanout.stop()
 
     async def publish(self, event: BusEvent) -> None:
         self.published.append(event)
+        if len(self.published) > self._keep:
+            del self.published[: -self._keep]
+        self.fanout.deliver(event)
+
+    async def subscribe(self, account_id: str, last_event_id: int | None = None) -> Subscription:
+        return self.fanout.add(account_id, last_event_id)
 
     async def ping(self) -> bool:
         return True

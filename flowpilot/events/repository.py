@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.models import Event, User
-from flowpilot.tenancy import Tenant
+from flowpilot.tenancy import Tenant, scoped
 
 
 async def add(session: AsyncSession, event: Event) -> Event:
@@ -36,3 +37,57 @@ async def timeline(
         stmt = stmt.where(Event.session_id == session_id)
     stmt = stmt.order_by(Event.id)
     return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+
+
+async def lock_account_log(session: AsyncSession, account_id: str) -> None:
+    """PostgreSQL: serialise event-writing transactions of one account until they end.
+
+    Ids come from a sequence, so two concurrent transactions could commit ids out of order
+    (11 visible and streamed before 10); a consumer that dedupes by "id <= last seen" would
+    then skip 10. Holding this transaction-scoped lock from the first insert to the commit
+    makes an account's event ids commit in id order. SQLite already serialises writers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"events:{account_id}"}
+        )
+
+
+async def mark_published(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> None:
+    await session.execute(
+        update(Event)
+        .where(Event.id.in_(list(ids)), Event.published_at.is_(None))
+        .values(published_at=now)
+    )
+
+
+async def unpublished(session: AsyncSession, *, before: datetime, limit: int) -> Sequence[Event]:
+    """Committed events never published, oldest first (every account: the relay's scan)."""
+    stmt = (
+        select(Event)
+        .where(Event.published_at.is_(None), Event.created_at < before)
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def replay(
+    session: AsyncSession, tenant: Tenant, *, after_id: int, types: Sequence[str], limit: int
+) -> Sequence[Event]:
+    """The tenant's events of ``types`` with id > ``after_id``, in order (at most ``limit``)."""
+    stmt = (
+        scoped(select(Event), Event, tenant)
+        .where(Event.id > after_id, Event.type.in_(list(types)))
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def head_id(session: AsyncSession, tenant: Tenant | None = None) -> int:
+    """The highest event id (of the tenant, or of the whole log); 0 when there is none."""
+    stmt = select(func.max(Event.id))
+    if tenant is not None:
+        stmt = scoped(stmt, Event, tenant)
+    return int((await session.execute(stmt)).scalar_one_or_none() or 0)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from flowpilot.db import after_commit
 from flowpilot.events import repository as repo
@@ -14,9 +15,41 @@ from flowpilot.events.bus import Bus, BusEvent
 from flowpilot.models import Event
 from flowpilot.tenancy import Tenant
 
+log = logging.getLogger("flowpilot.events")
 
-def to_bus_event(event: Event) -> BusEvent:
-    return BusEvent(id=event.id, account_id=event.account_id, type=event.type, data=event.payload)
+
+def to_bus_event(event: Event, *, relayed: bool = False) -> BusEvent:
+    return BusEvent(
+        id=event.id,
+        account_id=event.account_id,
+        type=event.type,
+        data=event.payload,
+        relayed=relayed,
+    )
+
+
+async def publish_and_mark(
+    bus: Bus, bind: AsyncEngine, events: Sequence[BusEvent], *, now: datetime
+) -> bool:
+    """Publish committed events, then mark them published in a short transaction of its own.
+
+    Never raises: whatever fails here stays ``published_at IS NULL`` and the relay retries it
+    (a publish that worked but was not marked is published twice; consumers dedupe by id).
+    """
+    try:
+        for event in events:
+            await bus.publish(event)
+    except Exception:
+        log.exception("publishing events %s failed; the relay will retry", [e.id for e in events])
+        return False
+    try:
+        async with AsyncSession(bind, expire_on_commit=False) as session:
+            await repo.mark_published(session, [e.id for e in events], now=now)
+            await session.commit()
+    except Exception:
+        log.exception("marking events %s published failed", [e.id for e in events])
+        return False
+    return True
 
 
 async def append(
@@ -36,6 +69,7 @@ async def append(
     If the process dies between commit and publish, the relay publishes it later
     (``published_at`` stays NULL until then). Consumers dedupe by event id.
     """
+    await repo.lock_account_log(session, tenant.account_id)
     event = await repo.add(
         session,
         Event(
@@ -48,11 +82,12 @@ async def append(
             created_at=now,
         ),
     )
-    if bus is not None:
+    bind = session.bind
+    if bus is not None and isinstance(bind, AsyncEngine):
         bus_event = to_bus_event(event)
 
         async def _publish() -> None:
-            await bus.publish(bus_event)
+            await publish_and_mark(bus, bind, [bus_event], now=now)
 
         after_commit(session, _publish)
     return event

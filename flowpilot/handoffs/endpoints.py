@@ -1,7 +1,129 @@
-"""HTTP for handoffs (to be filled in by its issue)."""
+"""HTTP for escalations (handoffs). ``/handoffs/stream`` belongs to the events router."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
+
+from flowpilot.auth.deps import CurrentUser, SeniorUser
+from flowpilot.db import SessionDep
+from flowpilot.handoffs import service
+from flowpilot.handoffs.schemas import (
+    EscalateIn,
+    HandoffDetail,
+    HandoffOut,
+    HandoffWithTimeline,
+    QueuePage,
+    QueueStatus,
+    ResolveIn,
+    SessionHandoffs,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["handoffs"])
+
+
+@router.post("/sessions/{session_id}/handoff", response_model=HandoffOut, status_code=201)
+async def escalate(
+    session_id: str, body: EscalateIn, actor: CurrentUser, session: SessionDep, request: Request
+) -> HandoffOut:
+    row = await service.escalate(
+        session,
+        actor=actor,
+        session_id=session_id,
+        reason=body.reason,
+        urgency=body.urgency,
+        now=request.app.state.clock.now(),
+        bus=request.app.state.bus,
+    )
+    return service.to_out(row)
+
+
+@router.get("/sessions/{session_id}/handoffs", response_model=SessionHandoffs)
+async def session_handoffs(
+    session_id: str, actor: CurrentUser, session: SessionDep
+) -> SessionHandoffs:
+    pairs = await service.session_handoffs(session, actor=actor, session_id=session_id)
+    return SessionHandoffs(
+        items=[
+            HandoffWithTimeline(**service.to_out(row).model_dump(), timeline=timeline)
+            for row, timeline in pairs
+        ]
+    )
+
+
+@router.get("/handoffs/queue", response_model=QueuePage)
+async def queue(
+    actor: SeniorUser,
+    session: SessionDep,
+    status: QueueStatus = Query("open"),
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = Query(None, max_length=200),
+) -> QueuePage:
+    rows, next_cursor = await service.queue(
+        session, actor=actor, status=status, limit=limit, cursor=cursor
+    )
+    return QueuePage(items=[service.to_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/handoffs/{handoff_id}", response_model=HandoffDetail)
+async def get_handoff(handoff_id: str, actor: CurrentUser, session: SessionDep) -> HandoffDetail:
+    data = await service.detail(session, actor=actor, handoff_id=handoff_id)
+    return HandoffDetail(
+        **service.to_out(data.row).model_dump(), context=data.context, timeline=data.timeline
+    )
+
+
+@router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
+async def claim(
+    handoff_id: str, actor: SeniorUser, session: SessionDep, request: Request
+) -> HandoffOut:
+    row = await service.claim(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        now=request.app.state.clock.now(),
+        bus=request.app.state.bus,
+    )
+    return service.to_out(row)
+
+
+@router.post("/handoffs/{handoff_id}/release", response_model=HandoffOut)
+async def release(
+    handoff_id: str, actor: SeniorUser, session: SessionDep, request: Request
+) -> HandoffOut:
+    row = await service.release(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        now=request.app.state.clock.now(),
+        bus=request.app.state.bus,
+    )
+    return service.to_out(row)
+
+
+@router.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut)
+async def resolve(
+    handoff_id: str, body: ResolveIn, actor: SeniorUser, session: SessionDep, request: Request
+) -> HandoffOut:
+    row = await service.resolve(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        resolution=body.resolution,
+        now=request.app.state.clock.now(),
+        bus=request.app.state.bus,
+    )
+    return service.to_out(row)
+
+
+@router.post("/handoffs/{handoff_id}/cancel", response_model=HandoffOut)
+async def cancel(
+    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request
+) -> HandoffOut:
+    row = await service.cancel(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        now=request.app.state.clock.now(),
+        bus=request.app.state.bus,
+    )
+    return service.to_out(row)

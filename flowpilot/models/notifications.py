@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from flowpilot.db import Base, UTCDateTime, new_id
 
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+# "skipped": final, never sent on purpose (a re-notification for a handoff claimed meanwhile,
+# a recipient deactivated, the webhook switched off). Not a failure.
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dead", "skipped")
 CHANNELS = ("email", "webhook")
 
 

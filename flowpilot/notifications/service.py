@@ -1,12 +1,51 @@
-"""Delivery records and the escalation chain (issue 5 fills this in)."""
+"""Delivery records: who is told about an escalation, on which channel; what became of it."""
 
 from __future__ import annotations
 
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.models import Event, Handoff
+from flowpilot.accounts import service as accounts_service
+from flowpilot.auth.service import Actor
+from flowpilot.config import Settings
+from flowpilot.errors import Forbidden, Invalid
+from flowpilot.models import Account, Delivery, Event, Handoff, User
+from flowpilot.models.handoffs import URGENCY_RANK
+from flowpilot.notifications import repository as repo
+from flowpilot.notifications import webhook as webhook_channel
+from flowpilot.notifications.email import SendError
+
+WEBHOOK_KEY = "webhook"
+# Which event types notify whom. The webhook (the team's channel) hears about new and
+# still-unclaimed escalations; the admin alert goes to the admins' own inboxes only.
+SENIOR_EVENTS = ("handoff.created", "handoff.renotified")
+ADMIN_EVENTS = ("handoff.admin_alerted",)
+WEBHOOK_EVENTS = ("handoff.created", "handoff.renotified")
+NOTIFYING_EVENTS = SENIOR_EVENTS + ADMIN_EVENTS
+KIND_BY_EVENT = {
+    "handoff.created": "created",
+    "handoff.renotified": "renotified",
+    "handoff.admin_alerted": "admin_alerted",
+}
+
+
+@dataclass(frozen=True)
+class _AccountRef:
+    account_id: str
+
+
+def wants_email(user: User, urgency: str) -> bool:
+    """A user's preferences: email on, and the escalation at least as urgent as their minimum."""
+    if not user.notify_email:
+        return False
+    return URGENCY_RANK.get(urgency, 0) >= URGENCY_RANK.get(user.notify_min_urgency, 0)
 
 
 async def plan_deliveries(
@@ -17,4 +56,187 @@ async def plan_deliveries(
     Called by the handoffs service for ``handoff.created`` (and by the escalation chain for
     re-notifications), so the records commit or roll back together with the escalation.
     """
-    return None
+    if event.type not in NOTIFYING_EVENTS:
+        return
+    tenant = _AccountRef(handoff.account_id)
+    if event.type in ADMIN_EVENTS:
+        people = await accounts_service.admins(session, tenant=tenant)
+    else:
+        people = await accounts_service.seniors(session, tenant=tenant)
+    deliveries = [
+        _delivery(handoff, event, now, channel="email", recipient_id=user.id)
+        for user in people
+        if user.id != handoff.escalated_by_id and wants_email(user, handoff.urgency)
+    ]
+    if event.type in WEBHOOK_EVENTS:
+        account = await repo.get_account(session, handoff.account_id)
+        if account.webhook_enabled and account.webhook_url:
+            deliveries.append(_delivery(handoff, event, now, channel="webhook", recipient_id=None))
+    if deliveries:
+        await repo.add_all(session, deliveries)
+
+
+def _delivery(
+    handoff: Handoff, event: Event, now: datetime, *, channel: str, recipient_id: str | None
+) -> Delivery:
+    return Delivery(
+        account_id=handoff.account_id,
+        handoff_id=handoff.id,
+        event_id=event.id,
+        channel=channel,
+        recipient_id=recipient_id,
+        recipient_key=f"user:{recipient_id}" if recipient_id else WEBHOOK_KEY,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    delivery: Delivery
+    recipient_name: str
+    kind: str
+
+
+async def list_deliveries(
+    session: AsyncSession, *, actor: Actor, handoff_id: str
+) -> tuple[list[DeliveryView], str]:
+    """A handoff's delivery records and a one-line summary.
+
+    Seniors of the account and the escalator may look; others 403; other accounts 404.
+    """
+    handoff = await repo.get_handoff(session, actor, handoff_id)
+    if not actor.is_senior and actor.id != handoff.escalated_by_id:
+        raise Forbidden("only the account's engineers and admins or the escalator may see this")
+    rows = await repo.list_for_handoff(session, actor, handoff_id)
+    views = [
+        DeliveryView(
+            delivery=d,
+            recipient_name=name or ("Team webhook" if d.channel == "webhook" else "unknown"),
+            kind=KIND_BY_EVENT.get(event_type, event_type),
+        )
+        for d, name, event_type in rows
+    ]
+    return views, summarize([v.delivery for v in views])
+
+
+def summarize(deliveries: Sequence[Delivery]) -> str:
+    """E.g. "emailed 3 seniors · webhook posted · 1 pending · 1 failed: mailbox unavailable"."""
+    if not deliveries:
+        return "no notifications"
+    parts: list[str] = []
+    emailed = {d.recipient_id for d in deliveries if d.channel == "email" and d.status == "sent"}
+    if emailed:
+        parts.append(f"emailed {len(emailed)} senior{'s' if len(emailed) != 1 else ''}")
+    hooks = [d for d in deliveries if d.channel == "webhook"]
+    if any(d.status == "sent" for d in hooks):
+        parts.append("webhook posted")
+    counts = Counter(d.status for d in deliveries)
+    in_flight = counts["pending"] + counts["sending"]
+    if in_flight:
+        parts.append(f"{in_flight} pending")
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} retrying: {_latest_error(deliveries, 'failed')}")
+    if counts["dead"]:
+        parts.append(f"{counts['dead']} failed: {_latest_error(deliveries, 'dead')}")
+    if counts["skipped"]:
+        parts.append(f"{counts['skipped']} skipped")
+    return " · ".join(parts) if parts else "no notifications sent"
+
+
+def _latest_error(deliveries: Sequence[Delivery], status: str) -> str:
+    with_status = [d for d in deliveries if d.status == status and d.last_error]
+    if not with_status:
+        return "unknown error"
+    latest = max(with_status, key=lambda d: (d.updated_at, d.id))
+    return (latest.last_error or "").splitlines()[0][:120]
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+async def get_account_settings(session: AsyncSession, *, actor: Actor) -> Account:
+    """The caller's account (notification settings are read from it)."""
+    return await accounts_service.get_account(session, actor=actor)
+
+
+async def update_account_settings(
+    session: AsyncSession, *, actor: Actor, changes: dict[str, Any]
+) -> tuple[Account, str | None]:
+    """Apply admin changes to the escalation chain and webhook; returns a new secret if made.
+
+    Enabling the webhook without a secret generates one (returned once): nothing unsigned
+    ever leaves. Clearing the URL switches the webhook off.
+    """
+    account = await accounts_service.get_account(session, actor=actor)
+    renotify = changes.get("renotify_after_minutes", account.renotify_after_minutes)
+    admin_alert = changes.get("admin_alert_after_minutes", account.admin_alert_after_minutes)
+    if renotify is None:
+        raise Invalid("renotify_after_minutes", "must not be null")
+    if admin_alert is None:
+        raise Invalid("admin_alert_after_minutes", "must not be null")
+    if admin_alert <= renotify:
+        raise Invalid(
+            "admin_alert_after_minutes",
+            f"must be greater than renotify_after_minutes ({renotify})",
+        )
+    url = changes.get("webhook_url", account.webhook_url) or None
+    enabled = changes.get("webhook_enabled", account.webhook_enabled)
+    if enabled is None:
+        raise Invalid("webhook_enabled", "must not be null")
+    if "webhook_url" in changes and url is None and "webhook_enabled" not in changes:
+        enabled = False
+    if enabled and not url:
+        raise Invalid("webhook_url", "set a webhook URL before enabling the webhook")
+    new_secret = None
+    if enabled and not account.webhook_secret:
+        new_secret = new_webhook_secret()
+        account.webhook_secret = new_secret
+    account.renotify_after_minutes = renotify
+    account.admin_alert_after_minutes = admin_alert
+    account.webhook_url = url
+    account.webhook_enabled = bool(enabled)
+    await session.flush()
+    return account, new_secret
+
+
+async def rotate_webhook_secret(session: AsyncSession, *, actor: Actor) -> str:
+    """Generate a new webhook signing secret; the old one stops verifying at once."""
+    account = await accounts_service.get_account(session, actor=actor)
+    secret = new_webhook_secret()
+    account.webhook_secret = secret
+    await session.flush()
+    return secret
+
+
+async def send_test_webhook(
+    session: AsyncSession, *, actor: Actor, settings: Settings, now: datetime
+) -> tuple[bool, str]:
+    """Post a signed test message to the account's webhook now (no delivery record)."""
+    account = await accounts_service.get_account(session, actor=actor)
+    if not account.webhook_url:
+        raise Invalid("webhook_url", "set a webhook URL first")
+    if not account.webhook_secret:
+        raise Invalid("webhook_secret", "generate a signing secret first")
+    message = {
+        "text": f"FlowPilot test message for {account.name}: this webhook works.",
+        "flowpilot": {"type": "test", "account_id": account.id, "sent_by": actor.name},
+    }
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+        try:
+            await webhook_channel.post(
+                client,
+                url=account.webhook_url,
+                secret=account.webhook_secret,
+                message=message,
+                delivery_id=f"test-{secrets.token_hex(8)}",
+                event_type="test",
+                now=now,
+            )
+        except SendError as exc:
+            return False, str(exc)
+    return True, "delivered"

@@ -1,15 +1,22 @@
-"""Page routes (server-rendered). Each domain's pages live in their own module here."""
+"""Page routes (server-rendered): home, login, logout. Each domain's pages live in their own
+module here; see ``render.py`` for how to write one."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from flowpilot.auth.deps import OptionalUser
-from flowpilot.web.render import STATIC_DIR, render
+from flowpilot.auth import service as auth_service
+from flowpilot.auth.deps import COOKIE_NAME, CurrentUser, OptionalUser
+from flowpilot.db import SessionDep
+from flowpilot.web.render import STATIC_DIR, page_router, render, render_error
 
-router = APIRouter(include_in_schema=False)
+__all__ = ["mount_static", "render_error", "router", "routers"]
+
+router = page_router()
 
 
 def routers() -> list[APIRouter]:
@@ -33,14 +40,27 @@ def routers() -> list[APIRouter]:
 
 
 def mount_static(app: FastAPI) -> None:
+    """Serve ``/static`` and answer unknown page addresses with a page (called by create_app)."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
-def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
-    """Errors on pages are words, never stack traces."""
-    if status_code == 401:
-        return RedirectResponse("/login", status_code=303)  # type: ignore[return-value]
-    return render(request, "error.html", status_code=status_code, message=message, code=status_code)
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """A browser asking for an address that does not exist gets a page, API clients JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    wants_page = not request.url.path.startswith(("/api/", "/static/")) and (
+        "text/html" in request.headers.get("accept", "")
+    )
+    if wants_page and exc.status_code in (404, 405):
+        return render_error(request, 404, "there is no page at this address")
+    return await http_exception_handler(request, exc)
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to return to after login; anything else (other sites) goes home."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return "/"
 
 
 @router.get("/")
@@ -51,7 +71,16 @@ async def home(actor: OptionalUser) -> Response:
 
 
 @router.get("/login")
-async def login_page(request: Request, actor: OptionalUser) -> Response:
+async def login_page(request: Request, actor: OptionalUser, next: str | None = None) -> Response:
     if actor is not None:
-        return RedirectResponse("/", status_code=303)
-    return render(request, "login.html")
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", next=safe_next(next))
+
+
+@router.post("/logout")
+async def logout_page(actor: CurrentUser, session: SessionDep) -> Response:
+    """End this browser's login session (CSRF-checked form post) and go to the login page."""
+    await auth_service.logout(session, actor=actor)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response

@@ -1,7 +1,135 @@
-"""Pages: settings (to be filled in by its issue)."""
+"""Pages: settings. Everyone: their own email preferences. Admins: webhook and escalation chain.
+
+Plain HTML forms (CSRF token in a hidden field) that post here and go back to ``/settings``;
+they call the same services as the JSON API (``PATCH /api/v1/me/preferences`` and
+``/api/v1/account/notifications``), so the rules live in one place.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot.accounts import service as accounts_service
+from flowpilot.auth.deps import AdminUser, CurrentUser
+from flowpilot.auth.service import Actor
+from flowpilot.db import SessionDep
+from flowpilot.errors import Invalid
+from flowpilot.models.handoffs import URGENCIES
+from flowpilot.notifications import service as notifications_service
+from flowpilot.notifications.schemas import AccountNotificationsUpdate
+from flowpilot.web.render import page_router, render
+
+router = page_router()
+
+SAVED_MESSAGES = {
+    "preferences": "Your notification preferences are saved.",
+    "account": "Account notification settings are saved.",
+}
+
+
+async def _page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    me = await accounts_service.get_user(session, actor=actor, user_id=actor.id)
+    account = await accounts_service.get_account(session, actor=actor) if actor.is_admin else None
+    saved = SAVED_MESSAGES.get(request.query_params.get("saved", ""))
+    return render(
+        request,
+        "settings/index.html",
+        status_code=status_code,
+        me=me,
+        account=account,
+        urgencies=URGENCIES,
+        saved=saved,
+        **extra,
+    )
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings_page(request: Request, actor: CurrentUser, session: SessionDep) -> Response:
+    return await _page(request, session, actor)
+
+
+@router.post("/settings/preferences")
+async def save_preferences(request: Request, actor: CurrentUser, session: SessionDep) -> Response:
+    form = await request.form()
+    urgency = str(form.get("notify_min_urgency", "low"))
+    if urgency not in URGENCIES:
+        await session.rollback()
+        return await _page(
+            request, session, actor, status_code=422, pref_error="Choose a listed urgency."
+        )
+    await accounts_service.update_preferences(
+        session,
+        actor=actor,
+        user_id=actor.id,
+        notify_email=form.get("notify_email") is not None,
+        notify_min_urgency=urgency,
+    )
+    return RedirectResponse("/settings?saved=preferences", status_code=303)
+
+
+def _form_changes(form: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {"webhook_enabled": form.get("webhook_enabled") is not None}
+    for key in ("renotify_after_minutes", "admin_alert_after_minutes"):
+        value = str(form.get(key) or "").strip()
+        if value:
+            changes[key] = value
+    if "webhook_url" in form:
+        changes["webhook_url"] = str(form.get("webhook_url") or "").strip() or None
+    return changes
+
+
+def _field_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err.get("loc", ())) or "form"
+    return f"{field}: {str(err.get('msg', 'is not valid')).removeprefix('Value error, ')}"
+
+
+@router.post("/settings/account")
+async def save_account(request: Request, actor: AdminUser, session: SessionDep) -> Response:
+    form = await request.form()
+    try:
+        body = AccountNotificationsUpdate.model_validate(_form_changes(form))
+        _, secret = await notifications_service.update_account_settings(
+            session, actor=actor, changes=body.model_dump(exclude_unset=True)
+        )
+    except ValidationError as exc:
+        await session.rollback()
+        return await _page(request, session, actor, status_code=422, error=_field_error(exc))
+    except Invalid as exc:
+        await session.rollback()
+        return await _page(request, session, actor, status_code=422, error=exc.detail)
+    if secret:
+        return await _page(request, session, actor, new_secret=secret, saved_now=True)
+    return RedirectResponse("/settings?saved=account", status_code=303)
+
+
+@router.post("/settings/webhook-secret", response_class=HTMLResponse)
+async def rotate_secret(request: Request, actor: AdminUser, session: SessionDep) -> Response:
+    secret = await notifications_service.rotate_webhook_secret(session, actor=actor)
+    return await _page(request, session, actor, new_secret=secret)
+
+
+@router.post("/settings/test-webhook", response_class=HTMLResponse)
+async def test_webhook(request: Request, actor: AdminUser, session: SessionDep) -> Response:
+    try:
+        ok, detail = await notifications_service.send_test_webhook(
+            session,
+            actor=actor,
+            settings=request.app.state.settings,
+            now=request.app.state.clock.now(),
+        )
+    except Invalid as exc:
+        return await _page(request, session, actor, status_code=422, error=exc.detail)
+    return await _page(request, session, actor, test_result=(ok, detail))

@@ -213,7 +213,9 @@ async def _save_artifacts(item: pytest.Item, pages: list[Page]) -> None:
         item._e2e_shots = n  # type: ignore[attr-defined]
         name = stem if n == 1 else f"{stem}-{n}"
         try:
-            await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=10_000)
+            await page.screenshot(
+                path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=10_000
+            )
         except Exception as exc:  # a broken page must not hide the test's own failure
             (ARTIFACTS / f"{name}.screenshot-error.txt").write_text(repr(exc))
         lines = [f"url: {page.url}", *consoles.get(id(page), [])]

@@ -1,21 +1,30 @@
+import { api, busy, showError } from "/static/api.js";
+
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  error.hidden = true;
+  showError(error, null);
   const data = Object.fromEntries(new FormData(form));
-  const response = await fetch("/api/v1/auth/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(data),
-    credentials: "same-origin",
-  });
-  if (response.ok) {
-    window.location.assign("/");
+  if (!data.email || !data.password) {
+    showError(error, "Enter your email and password.");
     return;
   }
-  error.textContent = response.status === 429
-    ? "Too many failed attempts. Wait a few minutes and try again."
-    : "That email and password do not match an active account.";
-  error.hidden = false;
+  await busy(form, async () => {
+    try {
+      await api("POST", "/api/v1/auth/login", { email: data.email, password: data.password });
+      window.location.assign(form.dataset.next || "/");
+    } catch (err) {
+      if (err.status === 429) {
+        showError(error, "Too many failed attempts. Wait a few minutes and try again.");
+      } else if (err.status === 401 || err.status === 422) {
+        showError(error, "That email and password do not match an active account.");
+      } else {
+        showError(error, err.message);
+      }
+      form.password.value = "";
+      form.password.focus();
+    }
+  });
 });

@@ -1,0 +1,346 @@
+"""Benchmark: atomic claims under contention, and the queue list at 100k handoffs (PostgreSQL).
+
+Creates a fresh database (default ``fp_bench_claims``), migrates it, measures, prints a Markdown
+table and drops the database. Everything runs in-process through the **service layer**
+(``flowpilot.handoffs.service``), one DB session and transaction per call, exactly as a request
+does (without HTTP parsing and auth): claim = conditional UPDATE + reload + re-assign the
+AI session + append the audit event + commit (+ publish to the in-process bus after commit).
+
+    .venv/bin/python -m bench.claims [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--handoffs 2000] [--claimers 4] [--workers 16] [--queue-rows 100000] [--samples 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import insert, text
+
+from flowpilot.auth.service import Actor
+from flowpilot.db import commit, make_engine, make_sessionmaker, new_id
+from flowpilot.errors import Conflict
+from flowpilot.events.memory import MemoryBus
+from flowpilot.handoffs import service
+from flowpilot.migrate import upgrade
+from flowpilot.models import Account, AiSession, Handoff, User
+
+URGENCIES = ("low", "normal", "high", "critical")
+
+
+def _dsn(base: str, database: str) -> str:
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{database}"
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def _admin(base: str, sql: str) -> None:
+    conn = await asyncpg.connect(_dsn(base, "postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _seed_people(maker: Any, n_seniors: int, now: datetime) -> list[Actor]:
+    """An account with one technician and ``n_seniors`` engineers/admins (ORM: model defaults)."""
+    async with maker() as session:
+        account = Account(name=f"bench {new_id()[-6:]}", created_at=now)
+        session.add(account)
+        await session.flush()
+        people = [("technician", "Bench Tech")] + [
+            ("engineer" if i % 5 else "admin", f"Senior {i}") for i in range(n_seniors)
+        ]
+        users = [
+            User(
+                account_id=account.id,
+                email=f"{new_id()}@bench.test",
+                name=name,
+                role=role,
+                active=True,
+                password_hash="x",
+                created_at=now,
+                notify_email=False,
+            )
+            for role, name in people
+        ]
+        session.add_all(users)
+        await session.commit()
+        return [
+            Actor(u.id, u.account_id, u.role, u.email, u.name, "bench", "", "bearer") for u in users
+        ]
+
+
+async def _bulk_handoffs(
+    engine: Any,
+    tech: Actor,
+    seniors: list[Actor],
+    n: int,
+    start: datetime,
+    *,
+    statuses: tuple[str, ...] | None = None,
+) -> list[str]:
+    """``n`` sessions with one handoff each, created 1 s apart (batched executemany)."""
+    rng = random.Random(7)
+    ids: list[str] = []
+    batch = 5000
+    async with engine.begin() as conn:
+        for offset in range(0, n, batch):
+            sessions, handoffs = [], []
+            for i in range(offset, min(n, offset + batch)):
+                sid, hid = new_id(), new_id()
+                created = start + timedelta(seconds=i)
+                if statuses:
+                    status = statuses[i % len(statuses)]
+                else:
+                    status = rng.choices(
+                        ("open", "claimed", "resolved", "cancelled"), weights=(15, 10, 65, 10)
+                    )[0]
+                claimer = rng.choice(seniors).id if status in ("claimed", "resolved") else None
+                sessions.append(
+                    {
+                        "id": sid,
+                        "account_id": tech.account_id,
+                        "owner_id": tech.id,
+                        "assignee_id": claimer or tech.id,
+                        "title": f"Case {i}",
+                        "problem": "Symptom text",
+                        "customer": f"Customer {i % 97}",
+                        "environment": {},
+                        "status": "open" if status in ("open", "claimed") else "resolved",
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                )
+                handoffs.append(
+                    {
+                        "id": hid,
+                        "account_id": tech.account_id,
+                        "session_id": sid,
+                        "status": status,
+                        "reason": f"Reason {i}",
+                        "urgency": URGENCIES[i % 4],
+                        "escalated_by_id": tech.id,
+                        "claimed_by_id": claimer,
+                        "created_at": created,
+                        "claimed_at": created + timedelta(seconds=30) if claimer else None,
+                        "updated_at": created,
+                    }
+                )
+                ids.append(hid)
+            await conn.execute(insert(AiSession), sessions)
+            await conn.execute(insert(Handoff), handoffs)
+    return ids
+
+
+async def bench_claims(
+    maker: Any,
+    bus: MemoryBus,
+    handoff_ids: list[str],
+    seniors: list[Actor],
+    *,
+    claimers: int,
+    workers: int,
+    now: datetime,
+) -> dict[str, float]:
+    """Every handoff gets ``claimers`` concurrent claim attempts; ``workers`` run at once."""
+    attempts = [
+        (hid, seniors[(i * 7 + k) % len(seniors)])
+        for i, hid in enumerate(handoff_ids)
+        for k in range(claimers)
+    ]
+    queue: asyncio.Queue[tuple[str, Actor]] = asyncio.Queue()
+    for item in attempts:
+        queue.put_nowait(item)
+    wins: dict[str, str] = {}
+    losses: list[tuple[str, Any]] = []
+    errors: list[BaseException] = []
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            hid, actor = queue.get_nowait()
+            t0 = time.perf_counter()
+            async with maker() as session:
+                try:
+                    await service.claim(session, actor=actor, handoff_id=hid, now=now, bus=bus)
+                    await commit(session)
+                    wins.setdefault(hid, actor.id)
+                    if wins[hid] != actor.id:
+                        errors.append(RuntimeError(f"two winners for {hid}"))
+                except Conflict as exc:
+                    await session.rollback()
+                    losses.append((hid, exc.extra.get("claimed_by_id")))
+                except Exception as exc:
+                    await session.rollback()
+                    errors.append(exc)
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    elapsed = time.perf_counter() - t0
+    wrong = [h for h, holder in losses if holder != wins.get(h)]
+    assert not errors, errors[:3]
+    assert len(wins) == len(handoff_ids), "a handoff was never claimed"
+    assert not wrong, f"{len(wrong)} refusals named the wrong holder"
+    return {
+        "attempts": len(attempts),
+        "wins": len(wins),
+        "refused": len(losses),
+        "seconds": elapsed,
+        "attempts_per_s": len(attempts) / elapsed,
+        "wins_per_s": len(wins) / elapsed,
+        "p50_ms": _pct(latencies, 50),
+        "p99_ms": _pct(latencies, 99),
+    }
+
+
+async def _time(call: Callable[[], Awaitable[Any]], samples: int) -> tuple[float, float]:
+    for _ in range(10):  # warm caches and prepared statements
+        await call()
+    took = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        await call()
+        took.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(took), _pct(took, 99)
+
+
+async def bench_queue(maker: Any, actor: Actor, samples: int) -> list[tuple[str, float, float]]:
+    async def page(status: str, cursor: str | None = None) -> str | None:
+        async with maker() as session:
+            rows, nxt = await service.queue(
+                session, actor=actor, status=status, limit=50, cursor=cursor
+            )
+            assert rows
+            return nxt
+
+    # A cursor 200 pages deep (10,000 rows in) in the "all" list.
+    deep: str | None = None
+    for _ in range(200):
+        deep = await page("all", deep)
+    results = []
+    for label, status, cursor in [
+        ("open, first page", "open", None),
+        ("claimed, first page", "claimed", None),
+        ("all, first page", "all", None),
+        ("live (open+claimed), first page", "live", None),
+        ("all, page 201 (keyset cursor)", "all", deep),
+    ]:
+        p50, p99 = await _time(lambda s=status, c=cursor: page(s, c), samples)
+        results.append((label, p50, p99))
+    return results
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "FLOWPILOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--database", default="fp_bench_claims")
+    parser.add_argument(
+        "--handoffs", type=int, default=2000, help="handoffs claimed in the claim bench"
+    )
+    parser.add_argument("--claimers", type=int, default=4, help="concurrent claimers per handoff")
+    parser.add_argument("--workers", type=int, default=16, help="claims in flight at once")
+    parser.add_argument("--queue-rows", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--keep", action="store_true", help="keep the database (to inspect)")
+    args = parser.parse_args()
+
+    await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    await _admin(args.pg, f'CREATE DATABASE "{args.database}"')
+    dsn = _dsn(args.pg, args.database)
+    sa_url = "postgresql+asyncpg://" + dsn.removeprefix("postgresql://")
+    try:
+        await asyncio.to_thread(upgrade, sa_url)
+        now = datetime.now(UTC).replace(microsecond=0)
+        engine = make_engine(sa_url, pool_size=args.workers, max_overflow=0)
+        maker = make_sessionmaker(engine)
+        bus = MemoryBus()
+        await bus.start()
+        try:
+            t0 = time.perf_counter()
+            big_people = await _seed_people(maker, 20, now)
+            await _bulk_handoffs(
+                engine, big_people[0], big_people[1:], args.queue_rows, now - timedelta(days=400)
+            )
+            claim_people = await _seed_people(maker, 20, now)
+            claim_ids = await _bulk_handoffs(
+                engine,
+                claim_people[0],
+                claim_people[1:],
+                args.handoffs,
+                now - timedelta(hours=2),
+                statuses=("open",),
+            )
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
+            load_s = time.perf_counter() - t0
+            claims = await bench_claims(
+                maker,
+                bus,
+                claim_ids,
+                claim_people[1:],
+                claimers=args.claimers,
+                workers=args.workers,
+                now=now,
+            )
+            queue = await bench_queue(maker, big_people[1], args.samples)
+        finally:
+            await bus.stop()
+            await engine.dispose()
+    finally:
+        if not args.keep:
+            await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+    print(
+        f"\nmachine: {platform.node()} · {os.cpu_count()} cores"
+        f" · Python {platform.python_version()}"
+        f" · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · load {args.queue_rows + args.handoffs:,}"
+        f" handoffs in {load_s:.1f} s\n"
+    )
+    print(
+        f"### Claims ({args.handoffs} open handoffs x {args.claimers} concurrent claimers, "
+        f"{args.workers} in flight, service layer)\n"
+    )
+    print(
+        "| attempts | won | refused (409) | seconds | claim attempts/s | successful claims/s"
+        " | p50 ms | p99 ms |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    c = claims
+    print(
+        f"| {c['attempts']:.0f} | {c['wins']:.0f} | {c['refused']:.0f} | {c['seconds']:.2f} | "
+        f"{c['attempts_per_s']:.0f} | {c['wins_per_s']:.0f} | "
+        f"{c['p50_ms']:.1f} | {c['p99_ms']:.1f} |"
+    )
+    print(
+        f"\n### Queue list, 50 per page, {args.queue_rows:,} handoffs in one account "
+        f"({args.samples} samples each, service layer incl. session + transaction)\n"
+    )
+    print("| query | p50 ms | p99 ms |")
+    print("|---|---:|---:|")
+    for label, p50, p99 in queue:
+        print(f"| {label} | {p50:.2f} | {p99:.2f} |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,78 @@
+"""Analytics in/out: escalation timings, the manual baseline, savings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from flowpilot.schemas_common import Output, StrictInput
+
+MAX_BASELINE_SECONDS = 7 * 24 * 3600
+BaselineSeconds = Annotated[float, Field(gt=0, le=MAX_BASELINE_SECONDS, allow_inf_nan=False)]
+BaselineNote = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class DurationStats(BaseModel):
+    """Average, median and 90th percentile of a duration; ``null`` when there is no data."""
+
+    avg_seconds: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class EscalationStats(BaseModel):
+    days: int
+    window_start: datetime
+    window_end: datetime
+    n_escalated: int
+    n_claimed: int
+    n_with_action: int
+    time_to_claim: DurationStats
+    time_to_first_action: DurationStats
+    metric_definition: str
+
+
+Verdict = Literal["insufficient_data", "below_bar", "above_bar"]
+
+
+class Savings(BaseModel):
+    days: int
+    baseline_median_seconds: float | None
+    in_product_median_seconds: float | None
+    escalations_per_week: float
+    hours_saved_per_week: float | None
+    n_baseline: int
+    n_in_product: int
+    n_escalated: int
+    verdict: Verdict
+    bar_hours_per_week: float
+    min_sample: int
+    definition: str
+
+
+class BaselineCreate(StrictInput):
+    seconds: BaselineSeconds
+    note: BaselineNote | None = None
+    observed_at: AwareDatetime | None = None
+
+
+class BaselineUpdate(StrictInput):
+    seconds: BaselineSeconds | None = None
+    note: BaselineNote | None = None
+    observed_at: AwareDatetime | None = None
+
+
+class BaselineOut(Output):
+    id: str
+    seconds: float
+    note: str | None
+    observed_at: datetime
+    created_by_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class BaselineList(Output):
+    items: list[BaselineOut]

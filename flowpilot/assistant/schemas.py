@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, StringConstraints
+
+from flowpilot.schemas_common import Output, StrictInput
+
+Question = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class AskIn(StrictInput):
+    question: Question | None = None
+
+
+class SuggestedSenior(Output):
+    user_id: str
+    name: str
+    resolved_similar: int
+
+
+class SuggestedSeniors(Output):
+    items: list[SuggestedSenior]
+
+
+class HandoffSummary(BaseModel):
+    """The handoff context's four sections; each has a readable ``text`` plus its facts."""
+
+    problem: dict[str, Any]
+    tried: dict[str, Any]
+    environment: dict[str, Any]
+    next_steps: dict[str, Any]
+    similar: list[dict[str, Any]]
+    generated_by: str
+    generated_at: str | None = None
+    fallback_reason: str | None = None

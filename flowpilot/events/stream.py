@@ -1,0 +1,179 @@
+"""The live stream of one browser: a pure ASGI ``text/event-stream`` response (rule 6).
+
+Order of work, so the seam between replay and live events has no gap and no duplicate:
+subscribe first (live events start queuing), then read the missed events from the durable
+event table in a short session of its own (closed before streaming), send them, then send
+queued live events, dropping any id already sent. Heartbeats and the lifetime cap come from
+the process-wide heartbeat in :class:`~flowpilot.events.bus.Fanout` (one timer per process,
+not one per stream); a small task per stream waits for the client to disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from flowpilot.events import repository as repo
+from flowpilot.events.bus import STREAMED_TYPES, Bus, BusEvent, Control, Subscription
+from flowpilot.tenancy import Tenant
+
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache, no-store"),
+    (b"x-accel-buffering", b"no"),
+]
+HEARTBEAT_FRAME = b": ping\n\n"
+
+
+def frame(*, event: str, data: Any, id: int | None = None) -> bytes:
+    head = f"id: {id}\n" if id is not None else ""
+    body = json.dumps(data, separators=(",", ":"), default=str)
+    return f"{head}event: {event}\ndata: {body}\n\n".encode()
+
+
+def resync_frame(reason: str, last_id: int) -> bytes:
+    # Carries the id the client should resume after once it has reloaded the queue.
+    return frame(event="resync", data={"reason": reason}, id=last_id)
+
+
+class Deduper:
+    """Decides, per event, deliver / skip (already sent) / resync (a late event was missed).
+
+    ``last_id`` is the highest id the client has. A lower id is a duplicate unless it is a
+    relayed event this stream never sent: then the client missed it and must reload.
+    """
+
+    def __init__(self, last_id: int, window: int = 64) -> None:
+        self.last_id = last_id
+        self._recent: collections.deque[int] = collections.deque(maxlen=window)
+
+    def sent(self, event_id: int) -> None:
+        self.last_id = max(self.last_id, event_id)
+        self._recent.append(event_id)
+
+    def verdict(self, event: BusEvent) -> str:
+        if event.id > self.last_id:
+            return "deliver"
+        if not event.relayed or event.id in self._recent:
+            return "skip"
+        return "resync"
+
+
+class EventStream(Response):
+    """``GET /api/v1/handoffs/stream`` after authentication: no DB session is held open."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tenant: Tenant,
+        last_event_id: int | None,
+        retry_ms: int,
+        max_lifetime_seconds: float,
+        replay_limit: int,
+        gauge: Any,
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = b""
+        self.bus = bus
+        self.sessionmaker = sessionmaker
+        self.tenant = tenant
+        self.last_event_id = last_event_id
+        self.retry_ms = retry_ms
+        self.max_lifetime_seconds = max_lifetime_seconds
+        self.replay_limit = replay_limit
+        self.gauge = gauge
+        self.raw_headers = list(HEADERS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fanout = self.bus.fanout
+        sub = await self.bus.subscribe(self.tenant.account_id, self.last_event_id)
+        sub.expires_at = fanout.ticker.now() + self.max_lifetime_seconds
+        self.gauge.inc()
+        watcher = asyncio.create_task(_watch_disconnect(receive, sub))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send(_chunk(f"retry: {self.retry_ms}\n\n".encode()))
+            dedupe = Deduper(self.last_event_id or 0)
+            if self.last_event_id is not None and not await self._replay(send, dedupe):
+                return
+            await self._live(send, sub, dedupe)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            sub.close()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            self.gauge.dec()
+
+    async def _replay(self, send: Send, dedupe: Deduper) -> bool:
+        """Send what the client missed; or ``resync`` when that is beyond the replay window."""
+        after = dedupe.last_id
+        async with self.sessionmaker() as session:
+            rows = await repo.replay(
+                session,
+                self.tenant,
+                after_id=after,
+                types=sorted(STREAMED_TYPES),
+                limit=self.replay_limit + 1,
+            )
+            stale = len(rows) > self.replay_limit or after > await repo.head_id(session)
+            head = await repo.head_id(session, self.tenant) if stale else 0
+            events = [(row.id, row.type, row.payload) for row in rows]
+        if stale:
+            # Too much missed (or an id this log never issued): reload, then resume from here.
+            await send(_chunk(resync_frame("history", head)))
+            dedupe.last_id = head
+            return True
+        for event_id, type_, payload in events:
+            await send(_chunk(frame(event=type_, data=payload, id=event_id)))
+            dedupe.sent(event_id)
+        return True
+
+    async def _live(self, send: Send, sub: Subscription, dedupe: Deduper) -> None:
+        while True:
+            item = await sub.get()
+            if isinstance(item, Control):
+                if item.kind == "heartbeat":
+                    await send(_chunk(HEARTBEAT_FRAME))
+                    continue
+                if item.kind == "resync":
+                    await send(_chunk(resync_frame("overflow", item.last_id)))
+                elif item.kind == "end":
+                    await send(_chunk(frame(event="reconnect", data={"reason": "lifetime"})))
+                return
+            if item.type not in STREAMED_TYPES:
+                continue
+            verdict = dedupe.verdict(item)
+            if verdict == "skip":
+                continue
+            if verdict == "resync":
+                await send(_chunk(resync_frame("missed", dedupe.last_id)))
+                return
+            await send(_chunk(frame(event=item.type, data=item.data, id=item.id)))
+            dedupe.sent(item.id)
+
+
+def _chunk(body: bytes) -> dict[str, Any]:
+    return {"type": "http.response.body", "body": body, "more_body": True}
+
+
+async def _watch_disconnect(receive: Receive, sub: Subscription) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            sub.notify(Control("disconnect"))
+            return

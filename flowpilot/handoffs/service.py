@@ -1,0 +1,369 @@
+"""Escalations: escalate, queue, atomic claim, release, resolve, cancel, handoff context.
+
+Every transition writes the handoff row and its audit event in the caller's transaction, so
+they commit (and are published) together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot.ai_sessions import service as ai_sessions_service
+from flowpilot.auth.service import Actor
+from flowpilot.errors import Conflict, Forbidden, Invalid, NotFound
+from flowpilot.events import service as events_service
+from flowpilot.events.bus import Bus
+from flowpilot.handoffs import context as context_mod
+from flowpilot.handoffs import repository as repo
+from flowpilot.handoffs.repository import HandoffRow
+from flowpilot.handoffs.schemas import HandoffContext, HandoffOut, TimelineEntry
+from flowpilot.models import AiSession, Event, Handoff
+from flowpilot.models.handoffs import LIVE_STATUSES
+from flowpilot.notifications import service as notifications_service
+
+QUEUE_FILTERS: dict[str, tuple[str, ...] | None] = {
+    "open": ("open",),
+    "claimed": ("claimed",),
+    "resolved": ("resolved",),
+    "cancelled": ("cancelled",),
+    "live": LIVE_STATUSES,
+    "all": None,
+}
+
+
+def to_out(row: HandoffRow) -> HandoffOut:
+    """The flat handoff view used for API answers and event payloads alike."""
+    h = row.handoff
+    return HandoffOut(
+        id=h.id,
+        session_id=h.session_id,
+        account_id=h.account_id,
+        status=h.status,
+        reason=h.reason,
+        urgency=h.urgency,
+        escalated_by_id=h.escalated_by_id,
+        claimed_by_id=h.claimed_by_id,
+        created_at=h.created_at,
+        claimed_at=h.claimed_at,
+        resolved_at=h.resolved_at,
+        session_title=row.session_title,
+        customer=row.customer,
+        asset=row.asset,
+        escalated_by_name=row.escalated_by_name,
+        claimed_by_name=row.claimed_by_name,
+    )
+
+
+def event_payload(row: HandoffRow) -> dict[str, Any]:
+    """The event's JSON payload (also the SSE ``data:``): the handoff, flat, ISO times."""
+    return to_out(row).model_dump(mode="json")
+
+
+def timeline_entries(events: Sequence[tuple[Event, str | None]]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            id=e.id,
+            type=e.type,
+            actor_id=e.actor_id,
+            actor_name=name,
+            created_at=e.created_at,
+            payload=e.payload or {},
+        )
+        for e, name in events
+    ]
+
+
+async def _load_row(session: AsyncSession, actor: Actor, handoff_id: str) -> HandoffRow:
+    row = await repo.get_row(session, actor, handoff_id)
+    if row is None:
+        raise NotFound("handoff not found")
+    return row
+
+
+def _ai_session(row: HandoffRow) -> AiSession:
+    assert row.ai_session is not None, "rows loaded by the repository carry their AI session"
+    return row.ai_session
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    row: HandoffRow,
+    type: str,
+    now: datetime,
+    bus: Bus | None,
+) -> Event:
+    return await events_service.append(
+        session,
+        tenant=actor,
+        type=type,
+        payload=event_payload(row),
+        now=now,
+        bus=bus,
+        handoff_id=row.handoff.id,
+        session_id=row.handoff.session_id,
+        actor_id=actor.id,
+    )
+
+
+def _live_conflict(existing: Handoff | None) -> Conflict:
+    return Conflict(
+        "this session already has a live escalation",
+        handoff_id=existing.id if existing else None,
+        status=existing.status if existing else None,
+    )
+
+
+async def escalate(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    session_id: str,
+    reason: str,
+    urgency: str,
+    now: datetime,
+    bus: Bus | None,
+) -> HandoffRow:
+    """Escalate the caller's own open session; at most one live handoff per session."""
+    ai_session = await ai_sessions_service.get_session_scoped(
+        session, tenant=actor, session_id=session_id
+    )
+    if ai_session.owner_id != actor.id:
+        raise Forbidden("only the session's owner may escalate it")
+    if ai_session.status != "open":
+        raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
+    existing = await repo.live_for_session(session, actor, session_id)
+    if existing is not None:
+        raise _live_conflict(existing)
+    handoff = Handoff(
+        account_id=actor.account_id,
+        session_id=session_id,
+        status="open",
+        reason=reason,
+        urgency=urgency,
+        escalated_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        # A concurrent escalation can pass the read above; the partial unique index stops it.
+        # The savepoint keeps the request's transaction usable so it answers a clean 409.
+        async with session.begin_nested():
+            await repo.add(session, handoff)
+    except IntegrityError:
+        raise _live_conflict(await repo.live_for_session(session, actor, session_id)) from None
+    row = HandoffRow(
+        handoff, ai_session.title, ai_session.customer, ai_session.asset, actor.name, None
+    )
+    event = await _record(session, actor=actor, row=row, type="handoff.created", now=now, bus=bus)
+    await notifications_service.plan_deliveries(session, handoff=handoff, event=event, now=now)
+    return row
+
+
+def _require_senior(actor: Actor, what: str) -> None:
+    if not actor.is_senior:
+        raise Forbidden(f"only engineers and admins may {what} an escalation")
+
+
+async def claim(
+    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Bus | None
+) -> HandoffRow:
+    """Atomically claim an open handoff; of simultaneous claimers exactly one wins."""
+    _require_senior(actor, "claim")
+    won = await repo.claim_if_open(
+        session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now
+    )
+    row = await _load_row(session, actor, handoff_id)
+    if not won:
+        h = row.handoff
+        if h.status == "claimed":
+            detail = f"already claimed by {row.claimed_by_name or h.claimed_by_id}"
+        else:
+            detail = f"handoff is {h.status}; only an open handoff can be claimed"
+        raise Conflict(
+            detail,
+            status=h.status,
+            claimed_by_id=h.claimed_by_id,
+            claimed_by_name=row.claimed_by_name,
+        )
+    await ai_sessions_service.assign(
+        session, ai_session=_ai_session(row), assignee_id=actor.id, now=now
+    )
+    await _record(session, actor=actor, row=row, type="handoff.claimed", now=now, bus=bus)
+    return row
+
+
+async def _locked_claimed(
+    session: AsyncSession, actor: Actor, handoff_id: str, what: str
+) -> Handoff:
+    """The handoff row-locked, if it is claimed and the caller is its claimer or an admin."""
+    _require_senior(actor, what)
+    handoff = await repo.get(session, actor, handoff_id, for_update=True)
+    if handoff.status != "claimed":
+        raise Conflict(
+            f"handoff is {handoff.status}; only a claimed handoff can be {what}d",
+            status=handoff.status,
+            claimed_by_id=handoff.claimed_by_id,
+        )
+    if handoff.claimed_by_id != actor.id and not actor.is_admin:
+        raise Forbidden(f"only the claimer or an admin may {what} this escalation")
+    return handoff
+
+
+async def release(
+    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Bus | None
+) -> HandoffRow:
+    """Put a claimed handoff back in the queue; the session returns to its owner."""
+    handoff = await _locked_claimed(session, actor, handoff_id, "release")
+    handoff.status = "open"
+    handoff.claimed_by_id = None
+    handoff.claimed_at = None
+    handoff.updated_at = now
+    await session.flush()
+    row = await _load_row(session, actor, handoff_id)
+    ai_session = _ai_session(row)
+    await ai_sessions_service.assign(
+        session, ai_session=ai_session, assignee_id=ai_session.owner_id, now=now
+    )
+    await _record(session, actor=actor, row=row, type="handoff.released", now=now, bus=bus)
+    return row
+
+
+async def resolve(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    handoff_id: str,
+    resolution: str,
+    now: datetime,
+    bus: Bus | None,
+) -> HandoffRow:
+    """Resolve a claimed handoff and its AI session with the given resolution."""
+    handoff = await _locked_claimed(session, actor, handoff_id, "resolve")
+    handoff.status = "resolved"
+    handoff.resolution = resolution
+    handoff.resolved_by_id = actor.id
+    handoff.resolved_at = now
+    handoff.updated_at = now
+    await session.flush()
+    row = await _load_row(session, actor, handoff_id)
+    ai_session = _ai_session(row)
+    if ai_session.status == "open":
+        await ai_sessions_service.resolve(
+            session, ai_session=ai_session, resolution=resolution, actor_id=actor.id, now=now
+        )
+    await _record(session, actor=actor, row=row, type="handoff.resolved", now=now, bus=bus)
+    return row
+
+
+async def cancel(
+    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Bus | None
+) -> HandoffRow:
+    """The escalator withdraws an escalation nobody has claimed yet."""
+    handoff = await repo.get(session, actor, handoff_id, for_update=True)
+    if handoff.escalated_by_id != actor.id:
+        raise Forbidden("only the person who escalated may cancel this escalation")
+    if handoff.status != "open":
+        raise Conflict(
+            f"handoff is {handoff.status}; only an open handoff can be cancelled",
+            status=handoff.status,
+            claimed_by_id=handoff.claimed_by_id,
+        )
+    handoff.status = "cancelled"
+    handoff.cancelled_at = now
+    handoff.updated_at = now
+    await session.flush()
+    row = await _load_row(session, actor, handoff_id)
+    await _record(session, actor=actor, row=row, type="handoff.cancelled", now=now, bus=bus)
+    return row
+
+
+def encode_cursor(row: HandoffRow) -> str:
+    raw = f"{row.handoff.created_at.isoformat()}|{row.handoff.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, handoff_id = raw.partition("|")
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None or not handoff_id:
+            raise ValueError(cursor)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise Invalid("cursor", "not a cursor returned by this endpoint") from None
+    return when, handoff_id
+
+
+async def queue(
+    session: AsyncSession, *, actor: Actor, status: str, limit: int, cursor: str | None
+) -> tuple[list[HandoffRow], str | None]:
+    """The account's escalation queue, newest first, one page plus the next page's cursor."""
+    _require_senior(actor, "see the queue of")
+    if status not in QUEUE_FILTERS:
+        raise Invalid("status", f"must be one of {', '.join(QUEUE_FILTERS)}")
+    before = decode_cursor(cursor) if cursor else None
+    rows = await repo.queue(
+        session, actor, statuses=QUEUE_FILTERS[status], limit=limit + 1, before=before
+    )
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(rows[-1])
+    return rows, None
+
+
+def can_read(actor: Actor, handoff: Handoff) -> bool:
+    """The account's seniors and the escalator may read a handoff."""
+    return actor.is_senior or actor.id == handoff.escalated_by_id
+
+
+@dataclass(frozen=True)
+class HandoffDetailData:
+    row: HandoffRow
+    context: HandoffContext
+    timeline: list[TimelineEntry]
+
+
+async def get_row(session: AsyncSession, *, actor: Actor, handoff_id: str) -> HandoffRow:
+    """A handoff the caller may read (404 other accounts, 403 other technicians)."""
+    row = await _load_row(session, actor, handoff_id)
+    if not can_read(actor, row.handoff):
+        raise Forbidden("only engineers, admins and the escalator may read this escalation")
+    return row
+
+
+async def detail(session: AsyncSession, *, actor: Actor, handoff_id: str) -> HandoffDetailData:
+    """The handoff with its four-section context and its audit timeline."""
+    row = await get_row(session, actor=actor, handoff_id=handoff_id)
+    ai_session = _ai_session(row)
+    steps = await ai_sessions_service.list_steps(
+        session, tenant=actor, session_id=row.handoff.session_id
+    )
+    events = await events_service.timeline(session, tenant=actor, handoff_id=handoff_id)
+    return HandoffDetailData(
+        row=row,
+        context=context_mod.build(row, ai_session, steps),
+        timeline=timeline_entries(events),
+    )
+
+
+async def session_handoffs(
+    session: AsyncSession, *, actor: Actor, session_id: str
+) -> list[tuple[HandoffRow, list[TimelineEntry]]]:
+    """A session's handoffs (newest first), each with its timeline, for whoever may read it."""
+    await ai_sessions_service.get_session(session, actor=actor, session_id=session_id)
+    rows = await repo.for_session(session, actor, session_id)
+    events = await events_service.timeline(session, tenant=actor, session_id=session_id)
+    by_handoff: dict[str | None, list[tuple[Event, str | None]]] = {}
+    for event, name in events:
+        by_handoff.setdefault(event.handoff_id, []).append((event, name))
+    return [(row, timeline_entries(by_handoff.get(row.handoff.id, []))) for row in rows]

@@ -1,0 +1,87 @@
+"""Escalation chain: re-notify the seniors after N minutes, alert the admins after M minutes.
+
+Each step is one transaction: a conditional UPDATE stamps the handoff (so two workers never
+both do it, and nothing happens once the handoff left ``open``), an audit event is appended
+and that event's own delivery records are planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from flowpilot.db import commit
+from flowpilot.events import service as events_service
+from flowpilot.notifications import repository as repo
+from flowpilot.notifications import service
+
+if TYPE_CHECKING:
+    from flowpilot.context import AppContext
+
+STEPS = (
+    # (event type, handoff column, account setting)
+    ("handoff.renotified", "renotified_at", "renotify_after_minutes"),
+    ("handoff.admin_alerted", "admin_alerted_at", "admin_alert_after_minutes"),
+)
+
+
+@dataclass(frozen=True)
+class _AccountRef:
+    account_id: str
+
+
+async def run_chain_once(ctx: AppContext) -> int:
+    """One round of the chain: returns how many steps (re-notify, admin alert) were taken."""
+    now = ctx.clock.now()
+    async with ctx.sessionmaker() as session:
+        candidates = await repo.chain_candidates(session, now=now)
+        await session.rollback()
+    done = 0
+    for candidate in candidates:
+        for event_type, column, setting in STEPS:
+            minutes: int = getattr(candidate, setting)
+            if getattr(candidate, column) is not None:
+                continue
+            if now < candidate.created_at + timedelta(minutes=minutes):
+                continue
+            if await _take_step(
+                ctx, candidate.handoff_id, event_type=event_type, column=column, minutes=minutes
+            ):
+                done += 1
+    return done
+
+
+async def _take_step(
+    ctx: AppContext, handoff_id: str, *, event_type: str, column: str, minutes: int
+) -> bool:
+    now = ctx.clock.now()
+    async with ctx.sessionmaker() as session:
+        if not await repo.mark_chain_step(session, handoff_id=handoff_id, column=column, now=now):
+            await session.rollback()
+            return False
+        handoff = await repo.get_handoff_any(session, handoff_id)
+        created = await repo.creation_event(session, handoff)
+        payload: dict[str, Any] = dict(created.payload) if created else {}
+        payload.update(
+            {
+                "id": handoff.id,
+                "status": handoff.status,
+                column: now.isoformat(),
+                "minutes_open": minutes,
+            }
+        )
+        event = await events_service.append(
+            session,
+            tenant=_AccountRef(handoff.account_id),
+            type=event_type,
+            payload=payload,
+            now=now,
+            bus=ctx.bus,
+            handoff_id=handoff.id,
+            session_id=handoff.session_id,
+            actor_id=None,
+        )
+        await service.plan_deliveries(session, handoff=handoff, event=event, now=now)
+        await commit(session)
+    return True

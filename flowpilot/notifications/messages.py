@@ -1,0 +1,123 @@
+"""What a notification says, rendered once per channel from the event's payload."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Notice:
+    subject: str
+    headline: str
+    lines: list[tuple[str, str]]
+    link: str
+    status_note: str | None
+
+
+def _one_line(value: Any, limit: int = 200) -> str:
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_notice(
+    *, event_type: str, payload: dict[str, Any], handoff_id: str, handoff_status: str, base_url: str
+) -> Notice:
+    """Subject, headline and facts of the notice; the link goes straight to the handoff."""
+    title = _one_line(payload.get("session_title") or "untitled session", 120)
+    urgency = _one_line(payload.get("urgency") or "normal", 20)
+    minutes = payload.get("minutes_open")
+    if event_type == "handoff.admin_alerted":
+        subject = f"[FlowPilot] unclaimed for {minutes} min: {title}"
+        headline = f"Escalation unclaimed for {minutes} min: {title}"
+    elif event_type == "handoff.renotified":
+        subject = f"[FlowPilot] still unclaimed after {minutes} min ({urgency}): {title}"
+        headline = f"Still unclaimed after {minutes} min: {title}"
+    else:
+        subject = f"[FlowPilot] {urgency} escalation: {title}"
+        headline = f"New {urgency} escalation: {title}"
+    lines = [
+        ("Urgency", urgency),
+        ("Reason", _one_line(payload.get("reason"), 500)),
+        ("Escalated by", _one_line(payload.get("escalated_by_name") or "a technician")),
+    ]
+    for key, label in (("customer", "Customer"), ("asset", "Asset")):
+        if payload.get(key):
+            lines.append((label, _one_line(payload[key])))
+    status_note = None
+    if handoff_status != "open":
+        status_note = f"Status now: {handoff_status}."
+    return Notice(
+        subject=subject,
+        headline=headline,
+        lines=lines,
+        link=f"{base_url.rstrip('/')}/escalations/{handoff_id}",
+        status_note=status_note,
+    )
+
+
+def plain_text(notice: Notice, *, greeting_name: str | None) -> str:
+    out = [f"Hello {greeting_name}," if greeting_name else "Hello,", "", notice.headline, ""]
+    out += [f"{label}: {value}" for label, value in notice.lines]
+    if notice.status_note:
+        out += ["", notice.status_note]
+    out += ["", f"Open the handoff: {notice.link}", "", "-- FlowPilot"]
+    return "\n".join(out) + "\n"
+
+
+def html_body(notice: Notice, *, greeting_name: str | None) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><th align='left' style='padding:2px 12px 2px 0'>{e(label)}</th>"
+        f"<td>{e(value)}</td></tr>"
+        for label, value in notice.lines
+    )
+    note = f"<p><em>{e(notice.status_note)}</em></p>" if notice.status_note else ""
+    greeting = f"Hello {e(greeting_name)}," if greeting_name else "Hello,"
+    return (
+        "<!doctype html><html><body style='font-family:sans-serif'>"
+        f"<p>{greeting}</p><h2 style='font-size:18px'>{e(notice.headline)}</h2>"
+        f"<table>{rows}</table>{note}"
+        f"<p><a href='{e(notice.link, quote=True)}' "
+        "style='display:inline-block;padding:8px 14px;background:#1f5fbf;color:#fff;"
+        "text-decoration:none;border-radius:4px'>Open the handoff</a></p>"
+        f"<p style='color:#666;font-size:12px'>{e(notice.link)}</p>"
+        "</body></html>"
+    )
+
+
+def slack_message(
+    notice: Notice, *, event_type: str, event_id: int, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Slack-compatible JSON (``text`` + ``blocks``) plus the raw event under ``flowpilot``."""
+
+    def mrkdwn(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    fields = [{"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(v)}"} for label, v in notice.lines]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{mrkdwn(notice.headline)}*"}},
+        {"type": "section", "fields": fields[:10]},
+    ]
+    if notice.status_note:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": notice.status_note}]}
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Open the handoff"},
+                    "url": notice.link,
+                }
+            ],
+        }
+    )
+    return {
+        "text": f"{notice.headline} {notice.link}",
+        "blocks": blocks,
+        "flowpilot": {"event_id": event_id, "type": event_type, "handoff": payload},
+    }

@@ -1,0 +1,72 @@
+"""Pydantic shapes for delivery records and the account's notification settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from flowpilot.schemas_common import Output, StrictInput
+
+
+class DeliveryOut(Output):
+    id: str
+    channel: str
+    recipient_id: str | None
+    recipient_name: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    created_at: datetime
+    # Which notice: "created", "renotified" or "admin_alerted".
+    kind: str
+    event_id: int
+
+
+class DeliveryList(Output):
+    items: list[DeliveryOut]
+    summary: str
+
+
+def _check_webhook_url(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+WebhookUrl = Annotated[
+    str | None, StringConstraints(max_length=2000), AfterValidator(_check_webhook_url)
+]
+
+
+class AccountNotificationsUpdate(StrictInput):
+    renotify_after_minutes: int | None = Field(default=None, ge=1, le=1440)
+    admin_alert_after_minutes: int | None = Field(default=None, ge=1, le=10080)
+    webhook_url: WebhookUrl = None
+    webhook_enabled: bool | None = None
+
+
+class AccountNotificationsOut(Output):
+    renotify_after_minutes: int
+    admin_alert_after_minutes: int
+    webhook_url: str | None
+    webhook_enabled: bool
+    webhook_secret_set: bool
+    # Only present in the answer that generated it: the secret is shown once.
+    webhook_secret: str | None = None
+
+
+class WebhookSecretOut(Output):
+    webhook_secret: str
+
+
+class WebhookTestOut(Output):
+    ok: bool
+    detail: str

@@ -1,0 +1,103 @@
+"""The HTTP paths with FLOWPILOT_LLM_BASE_URL pointing at a real loopback model server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.assistant.helpers import handoff_row, steps_of
+from tests.assistant.llm_server import SUMMARY, closed_port_url
+from tests.factories import open_session
+
+
+@pytest.fixture
+def settings(settings, llm_server):  # type: ignore[no-untyped-def]
+    return settings.model_copy(
+        update={
+            "llm_base_url": llm_server.url,
+            "llm_api_key": "k-123",
+            "llm_model": "normal",
+            "llm_timeout_seconds": 0.5,
+        }
+    )
+
+
+async def _ask(client, user, session_id):  # type: ignore[no-untyped-def]
+    return await client.post(
+        f"/api/v1/sessions/{session_id}/assistant",
+        json={"question": "what next?"},
+        headers=user.headers,
+    )
+
+
+async def test_model_answer_streams_and_is_saved(client, factory, db, llm_server) -> None:  # type: ignore[no-untyped-def]
+    team = await factory.team()
+    s = await open_session(client, team["tech"])
+    response = await _ask(client, team["eng"], s["id"])
+    assert response.status_code == 200
+    assert response.text == "Hello world"
+    assert "what next?" in llm_server.requests[-1]["body"]["messages"][1]["content"]
+    steps = await steps_of(db, s["id"])
+    assert [(st.kind, st.actor_id, st.content) for st in steps] == [
+        ("assistant", None, "Hello world")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "detail"), [("http500", "answered HTTP 500"), ("stall-first", "stopped responding")]
+)
+async def test_failure_before_first_chunk_is_502_and_saves_nothing(  # type: ignore[no-untyped-def]
+    client, factory, db, app, model, detail
+) -> None:
+    app.state.settings.llm_model = model
+    team = await factory.team()
+    s = await open_session(client, team["tech"])
+    response = await _ask(client, team["tech"], s["id"])
+    assert response.status_code == 502
+    assert detail in response.json()["detail"]
+    assert await steps_of(db, s["id"]) == []
+
+
+async def test_unreachable_model_is_502(client, factory, app) -> None:  # type: ignore[no-untyped-def]
+    app.state.settings.llm_base_url = closed_port_url()
+    team = await factory.team()
+    s = await open_session(client, team["tech"])
+    response = await client.post(
+        f"/api/v1/sessions/{s['id']}/writeup", headers=team["tech"].headers
+    )
+    assert response.status_code == 502
+    assert "is unreachable" in response.json()["detail"]
+
+
+async def test_stall_mid_stream_ends_with_error_line_and_saves_nothing(  # type: ignore[no-untyped-def]
+    client, factory, db, app
+) -> None:
+    app.state.settings.llm_model = "stall"
+    team = await factory.team()
+    s = await open_session(client, team["tech"])
+    response = await _ask(client, team["tech"], s["id"])
+    assert response.status_code == 200
+    assert response.text.startswith("partial ")
+    assert "[assistant error] the model at" in response.text
+    assert "stopped responding" in response.text
+    assert await steps_of(db, s["id"]) == []
+
+
+async def test_model_handoff_summary_cached_with_model_name(
+    client, factory, db, app, clock
+) -> None:  # type: ignore[no-untyped-def]
+    app.state.settings.llm_model = "summary-json"
+    team = await factory.team()
+    s = await open_session(client, team["tech"])
+    hid = await handoff_row(db, session_id=s["id"], escalator=team["tech"], now=clock.now())
+    body = (await client.get(f"/api/v1/handoffs/{hid}/summary", headers=team["eng"].headers)).json()
+    assert body["generated_by"] == "summary-json"
+    assert body["next_steps"]["text"] == SUMMARY["next_steps"]
+    # Cached: even with the model now broken, the stored summary is served as it was.
+    app.state.settings.llm_model = "summary-bad"
+    again = (
+        await client.get(f"/api/v1/handoffs/{hid}/summary", headers=team["eng"].headers)
+    ).json()
+    assert again == body
+    regenerated = await client.post(f"/api/v1/handoffs/{hid}/summary", headers=team["eng"].headers)
+    assert regenerated.json()["generated_by"] == "offline"
+    assert "did not answer with the JSON" in regenerated.json()["fallback_reason"]

@@ -1,0 +1,152 @@
+"""Real parts for notification tests: an aiosmtpd SMTP server and an HTTP webhook receiver."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from flowpilot.context import AppContext
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Mail:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+    @property
+    def delivery_id(self) -> str:
+        return str(self.message["X-FlowPilot-Delivery"])
+
+    def body(self, subtype: str) -> str:
+        part = self.message.get_body(preferencelist=(subtype,))
+        assert part is not None, f"no text/{subtype} part"
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[Mail] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(
+                Mail(envelope.mail_from, list(envelope.rcpt_tos), msg)  # type: ignore[arg-type]
+            )
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    url: str
+    collector: _Collector
+
+    @property
+    def messages(self) -> list[Mail]:
+        with self.collector.lock:
+            return list(self.collector.messages)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, collecting every message."""
+    collector = _Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer(url=f"smtp://127.0.0.1:{port}", collector=collector)
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    status: int = 200
+    delay_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def received(self) -> list[Received]:
+        with self.lock:
+            return list(self.requests)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A real HTTP server on loopback recording POSTs; set ``.status`` to answer e.g. 500."""
+    port = free_port()
+    receiver = WebhookReceiver(url=f"http://127.0.0.1:{port}/hooks/flowpilot")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            with receiver.lock:
+                receiver.requests.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                status, delay = receiver.status, receiver.delay_seconds
+            if delay:
+                time.sleep(delay)
+            payload = b"ok" if status < 300 else b"receiver says no"
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def ctx(app: Any) -> AppContext:
+    """The app's context (settings, clock, sessionmaker): what the background jobs get."""
+    context: AppContext = app.state.ctx
+    # Deterministic back-off in tests; jitter is covered by its own test.
+    context.settings.delivery_backoff_jitter = 0.0
+    return context
