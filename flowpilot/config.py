@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Random fraction (0..1) taken off a retry delay so failed sends do not retry in lockstep.
     delivery_backoff_jitter: float = 0.1
     webhook_timeout_seconds: float = 10.0
+    # Multi-tenant hosting: refuse webhook URLs that resolve to loopback/private/link-local
+    # addresses (an account admin must not make the server call its own network).
+    webhook_block_private_networks: bool = False
     escalation_chain_interval_seconds: float = 15.0
 
     # Assistant: offline retrieval by default; any OpenAI-compatible server when set

@@ -37,5 +37,6 @@ def check_email(value: str) -> str:
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 OptionalShortText = Annotated[str, StringConstraints(max_length=200)] | None
-Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+# Passwords are taken exactly as typed (login does not strip them either).
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200, strip_whitespace=False)]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(check_email)]

@@ -108,6 +108,8 @@ async def update_user(
 ) -> User:
     """Change a user's role, name or active flag; deactivation ends their logins at once."""
     user = await repo.get_user(session, actor, user_id)
+    # Only an admin can demote or deactivate an admin, and never themselves: so every account
+    # keeps at least one active admin (nobody is locked out of user management).
     if user.id == actor.id and (active is False or (role is not None and role != "admin")):
         raise Conflict("admins cannot deactivate or demote themselves")
     if role is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.assistant import service
 from flowpilot.assistant.provider import AssistantUnavailable, build_provider
@@ -14,8 +16,11 @@ from flowpilot.auth.deps import CurrentUser
 from flowpilot.db import SessionDep, commit
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
+log = logging.getLogger("flowpilot.assistant")
 
 ERROR_PREFIX = "[assistant error] "
+# The longest answer kept (and saved as a step), the same bound as a human step's text.
+MAX_ANSWER_CHARS = 20_000
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -38,22 +43,32 @@ async def _streamed(
     clock = request.app.state.clock
 
     async def body() -> AsyncIterator[str]:
-        parts = [first]
-        if first:
-            yield first
+        parts: list[str] = []
+        size = 0
         try:
-            async for chunk in chunks:
+            async for chunk in _prepend(first, chunks):
+                if size + len(chunk) > MAX_ANSWER_CHARS:
+                    # A runaway model must not write an unbounded step: cut, say so, stop.
+                    chunk = chunk[: MAX_ANSWER_CHARS - size]
+                    parts.append(chunk)
+                    yield chunk + f"\n[answer cut at {MAX_ANSWER_CHARS} characters]\n"
+                    break
+                size += len(chunk)
                 parts.append(chunk)
                 yield chunk
         except AssistantUnavailable as exc:
             yield f"\n\n{ERROR_PREFIX}{exc.detail}\n"
             return
+        finally:
+            await _close(chunks)
         answer = "".join(parts).strip()
         if not answer:
             yield f"{ERROR_PREFIX}the assistant returned an empty answer\n"
             return
-        if save_to is not None:
-            account_id, session_id = save_to
+        if save_to is None:
+            return
+        account_id, session_id = save_to
+        try:
             async with maker() as db:
                 await service.record_answer(
                     db,
@@ -63,8 +78,33 @@ async def _streamed(
                     now=clock.now(),
                 )
                 await commit(db)
+        except Exception as exc:
+            log.exception("could not save the assistant's answer to session %s", session_id)
+            yield f"\n\n{ERROR_PREFIX}the answer could not be saved ({type(exc).__name__})\n"
 
     return StreamingResponse(body(), media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
+
+
+async def _prepend(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def _close(chunks: AsyncIterator[str]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def _end_reads(session: AsyncSession) -> None:
+    """End the request's (read-only so far) transaction before waiting on a provider.
+
+    A model may take seconds to answer; on SQLite every transaction holds the database's write
+    lock (BEGIN IMMEDIATE), so holding one across the wait would stall every other request.
+    """
+    await commit(session)
 
 
 class _Account:
@@ -83,6 +123,7 @@ async def ask_assistant(
     """Stream the assistant's answer as plain text; it is saved as an assistant step."""
     question = body.question if body else None
     ctx = await service.ask_context(session, actor=actor, session_id=session_id, question=question)
+    await _end_reads(session)
     provider = build_provider(request.app.state.settings)
     return await _streamed(
         request, provider.ask(ctx, question), save_to=(actor.account_id, session_id)
@@ -95,6 +136,7 @@ async def session_writeup(
 ) -> StreamingResponse:
     """Stream a customer-ready write-up (problem, cause, fix, steps); nothing is saved."""
     ctx = await service.writeup_context(session, actor=actor, session_id=session_id)
+    await _end_reads(session)
     provider = build_provider(request.app.state.settings)
     return await _streamed(request, provider.writeup(ctx), save_to=None)
 
@@ -102,16 +144,21 @@ async def session_writeup(
 async def _summary(
     handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request, regenerate: bool
 ) -> HandoffSummary:
-    await service.readable_handoff(session, actor=actor, handoff_id=handoff_id)
-    summary = await service.handoff_summary(
+    handoff = await service.readable_handoff(session, actor=actor, handoff_id=handoff_id)
+    cached = service.cached_summary(handoff)
+    if cached is not None and not regenerate:
+        return HandoffSummary.model_validate(cached)
+    ctx = await service.summary_context(session, tenant=actor, handoff=handoff)
+    await _end_reads(session)
+    summary = await build_provider(request.app.state.settings).summarize(ctx)
+    stored = await service.store_summary(
         session,
         tenant=actor,
         handoff_id=handoff_id,
-        provider=build_provider(request.app.state.settings),
+        summary=summary,
         now=request.app.state.clock.now(),
-        regenerate=regenerate,
     )
-    return HandoffSummary.model_validate(summary)
+    return HandoffSummary.model_validate(stored)
 
 
 @router.get("/handoffs/{handoff_id}/summary", response_model=HandoffSummary)

@@ -50,6 +50,22 @@ WRITEUP_INSTRUCTIONS = (
 ASK_INSTRUCTIONS = "Suggest the next steps for this session, most promising first."
 
 
+# Bounds on what goes into a prompt, so a long session still fits a model's context window.
+MAX_PROMPT_STEPS = 60
+MAX_PROMPT_STEP_CHARS = 1500
+
+
+def _clip_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (
+            v[:MAX_PROMPT_STEP_CHARS] + "…"
+            if isinstance(v, str) and len(v) > MAX_PROMPT_STEP_CHARS
+            else v
+        )
+        for k, v in item.items()
+    }
+
+
 def session_prompt(ctx: SessionContext) -> str:
     """The session and the similar resolved sessions, as the model reads them."""
     lines = [f"Session: {ctx.title}", f"Problem: {ctx.problem}"]
@@ -60,7 +76,11 @@ def session_prompt(ctx: SessionContext) -> str:
     if ctx.reason:
         lines.append(f"Escalated ({ctx.urgency or 'normal'}): {ctx.reason}")
     lines += ["Environment:", environment_text(ctx.environment)]
-    lines += ["Steps so far:", tried_text(ctx.tried())]
+    tried = ctx.tried()
+    lines.append("Steps so far:")
+    if len(tried) > MAX_PROMPT_STEPS:
+        lines.append(f"({len(tried) - MAX_PROMPT_STEPS} earlier steps left out)")
+    lines.append(tried_text([_clip_item(t) for t in tried[-MAX_PROMPT_STEPS:]]))
     if ctx.resolution:
         lines.append(f"Resolution recorded: {ctx.resolution}")
     lines.append("")

@@ -19,6 +19,8 @@ from rank_bm25 import BM25Plus
 
 # Beyond this many resolved sessions per account, only the most recently resolved are searched.
 MAX_CORPUS = 3000
+# A query keeps at most this many distinct terms, the rarest in the corpus first.
+MAX_QUERY_TERMS = 48
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
@@ -108,9 +110,11 @@ class Index:
         terms = set(tokenize(query)) & self.postings.keys()
         if bm25 is None or not terms:
             return []
+        # A long session makes a long query; its rarest terms carry the signal (and cost least).
+        kept = sorted(terms, key=lambda t: (-bm25.idf[t], t))[:MAX_QUERY_TERMS]
         k1, b, avgdl = bm25.k1, bm25.b, bm25.avgdl
         scores: dict[int, float] = {}
-        for term in sorted(terms):
+        for term in kept:
             idf = bm25.idf[term]
             for i in self.postings[term]:
                 tf = bm25.doc_freqs[i][term]

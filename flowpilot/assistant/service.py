@@ -144,6 +144,36 @@ async def readable_handoff(session: AsyncSession, *, actor: Actor, handoff_id: s
     return handoff
 
 
+def cached_summary(handoff: Handoff) -> dict[str, Any] | None:
+    """The handoff's stored summary, if one was generated (never generates)."""
+    return dict(handoff.summary) if handoff.summary else None
+
+
+async def summary_context(
+    session: AsyncSession, *, tenant: Tenant, handoff: Handoff
+) -> SessionContext:
+    """What a provider summarises for a handoff: its session, steps, reason, similar sessions."""
+    ai_session = await sessions_service.get_session_scoped(
+        session, tenant=tenant, session_id=handoff.session_id
+    )
+    return await load_context(session, tenant=tenant, ai_session=ai_session, handoff=handoff)
+
+
+async def store_summary(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    handoff_id: str,
+    summary: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Cache a freshly generated summary on the handoff row."""
+    handoff = await repo.get_handoff(session, tenant, handoff_id)
+    summary = {**summary, "generated_at": now.isoformat()}
+    await repo.save_summary(session, handoff, summary, now)
+    return summary
+
+
 async def handoff_summary(
     session: AsyncSession,
     *,
@@ -153,18 +183,20 @@ async def handoff_summary(
     now: datetime,
     regenerate: bool = False,
 ) -> dict[str, Any]:
-    """The handoff's four context sections, generated once and cached on the handoff row."""
+    """The handoff's four context sections, generated once and cached on the handoff row.
+
+    Runs in the caller's transaction, model call included; a caller that must not hold a
+    transaction while a model answers uses ``summary_context`` and ``store_summary`` around it.
+    """
     handoff = await repo.get_handoff(session, tenant, handoff_id)
-    if handoff.summary and not regenerate:
-        return dict(handoff.summary)
-    ai_session = await sessions_service.get_session_scoped(
-        session, tenant=tenant, session_id=handoff.session_id
-    )
-    ctx = await load_context(session, tenant=tenant, ai_session=ai_session, handoff=handoff)
+    cached = cached_summary(handoff)
+    if cached is not None and not regenerate:
+        return cached
+    ctx = await summary_context(session, tenant=tenant, handoff=handoff)
     summary = await provider.summarize(ctx)
-    summary["generated_at"] = now.isoformat()
-    await repo.save_summary(session, handoff, summary, now)
-    return summary
+    return await store_summary(
+        session, tenant=tenant, handoff_id=handoff_id, summary=summary, now=now
+    )
 
 
 async def suggested_seniors(

@@ -82,6 +82,7 @@ class RedisBus:
         self._reader: Redis | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._last_id = "0-0"
+        self._stopping = False
 
     def account_key(self, account_id: str) -> str:
         return f"{self.prefix}:events:{account_id}"
@@ -95,9 +96,8 @@ class RedisBus:
     async def start(self) -> None:
         """Connect (a set but unreachable Redis fails start-up loudly) and start the reader."""
         self._redis = Redis.from_url(self.url, decode_responses=True)
-        self._reader = Redis.from_url(
-            self.url, decode_responses=True, single_connection_client=True
-        )
+        # Its own pool: the reader's blocking XREAD never holds up a publish.
+        self._reader = Redis.from_url(self.url, decode_responses=True)
         await self._redis.ping()
         newest = await self._redis.xrevrange(self.feed_key, count=1)
         self._last_id = str(newest[0][0]) if newest else "0-0"
@@ -105,12 +105,14 @@ class RedisBus:
         self.fanout.start()
 
     async def stop(self) -> None:
+        self._stopping = True
         await self.fanout.stop()
         task, self._reader_task = self._reader_task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # A cancel that lands while redis-py is connecting can take a whole XREAD block
+            # to surface; don't let shutdown wait for it (the clients are closed next anyway).
+            await asyncio.wait({task}, timeout=1.0)
         for client in (self._reader, self._redis):
             if client is not None:
                 with contextlib.suppress(Exception):
@@ -147,6 +149,8 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                if self._stopping:
+                    return
                 failures += 1
                 log.warning("redis bus reader: %s (attempt %d)", exc, failures)
                 await asyncio.sleep(min(0.1 * 2**failures, 5.0))

@@ -106,8 +106,8 @@ class EventStream(Response):
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send(_chunk(f"retry: {self.retry_ms}\n\n".encode()))
             dedupe = Deduper(self.last_event_id or 0)
-            if self.last_event_id is not None and not await self._replay(send, dedupe):
-                return
+            if self.last_event_id is not None:
+                await self._replay(send, dedupe)
             await self._live(send, sub, dedupe)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
@@ -119,7 +119,7 @@ class EventStream(Response):
                 await watcher
             self.gauge.dec()
 
-    async def _replay(self, send: Send, dedupe: Deduper) -> bool:
+    async def _replay(self, send: Send, dedupe: Deduper) -> None:
         """Send what the client missed; or ``resync`` when that is beyond the replay window."""
         after = dedupe.last_id
         async with self.sessionmaker() as session:
@@ -137,11 +137,10 @@ class EventStream(Response):
             # Too much missed (or an id this log never issued): reload, then resume from here.
             await send(_chunk(resync_frame("history", head)))
             dedupe.last_id = head
-            return True
+            return
         for event_id, type_, payload in events:
             await send(_chunk(frame(event=type_, data=payload, id=event_id)))
             dedupe.sent(event_id)
-        return True
 
     async def _live(self, send: Send, sub: Subscription, dedupe: Deduper) -> None:
         while True:

@@ -121,6 +121,18 @@ async def claim_if_open(
     return result.rowcount == 1
 
 
+async def holder(
+    session: AsyncSession, tenant: Tenant, handoff_id: str
+) -> tuple[str, str | None, str | None] | None:
+    """(status, claimed_by_id, claimer's name) of a handoff: what a refused claimer is told."""
+    base: Any = select(Handoff.status, Handoff.claimed_by_id, _claimer.name).outerjoin(
+        _claimer, _claimer.id == Handoff.claimed_by_id
+    )
+    stmt = scoped(base, Handoff, tenant).where(Handoff.id == handoff_id)
+    r = (await session.execute(stmt)).first()
+    return (r[0], r[1], r[2]) if r is not None else None
+
+
 async def queue(
     session: AsyncSession,
     tenant: Tenant,

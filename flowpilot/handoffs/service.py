@@ -182,19 +182,19 @@ async def claim(
     won = await repo.claim_if_open(
         session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now
     )
-    row = await _load_row(session, actor, handoff_id)
     if not won:
-        h = row.handoff
-        if h.status == "claimed":
-            detail = f"already claimed by {row.claimed_by_name or h.claimed_by_id}"
+        found = await repo.holder(session, actor, handoff_id)
+        if found is None:
+            raise NotFound("handoff not found")
+        status, claimed_by_id, claimed_by_name = found
+        if status == "claimed":
+            detail = f"already claimed by {claimed_by_name or claimed_by_id}"
         else:
-            detail = f"handoff is {h.status}; only an open handoff can be claimed"
+            detail = f"handoff is {status}; only an open handoff can be claimed"
         raise Conflict(
-            detail,
-            status=h.status,
-            claimed_by_id=h.claimed_by_id,
-            claimed_by_name=row.claimed_by_name,
+            detail, status=status, claimed_by_id=claimed_by_id, claimed_by_name=claimed_by_name
         )
+    row = await _load_row(session, actor, handoff_id)
     await ai_sessions_service.assign(
         session, ai_session=_ai_session(row), assignee_id=actor.id, now=now
     )

@@ -46,6 +46,9 @@ class Step(Base):
     __table_args__ = (
         # Time to first action looks up a session's steps by time: keep it an index seek.
         Index("ix_steps_session_id_created_at", "session_id", "created_at"),
+        # Time to first action: "the claimer's first step in this session since the claim" is
+        # one index-only seek here (analytics; see docs/BENCHMARKS.md).
+        Index("ix_steps_session_id_actor_id_created_at", "session_id", "actor_id", "created_at"),
         Index("ix_steps_account_id_created_at", "account_id", "created_at"),
     )
 

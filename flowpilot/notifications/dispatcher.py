@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+from prometheus_client import Counter
 
 from flowpilot.db import commit
 from flowpilot.notifications import email as email_channel
@@ -52,6 +53,7 @@ async def take_due(ctx: AppContext, *, limit: int | None = None) -> list[repo.Jo
 
 async def run_once(ctx: AppContext, *, limit: int | None = None) -> int:
     """One dispatcher round: returns how many deliveries were taken (0 when idle)."""
+    _outcomes(ctx)  # registered up front, so /metrics shows it before the first send
     jobs = await take_due(ctx, limit=limit)
     if not jobs:
         return 0
@@ -142,6 +144,7 @@ async def _send(ctx: AppContext, job: repo.Job, client: httpx.AsyncClient) -> No
             delivery_id=job.delivery_id,
             event_type=job.event_type,
             now=now,
+            block_private=settings.webhook_block_private_networks,
         )
 
 
@@ -184,6 +187,22 @@ async def _finish(
         await commit(session)
     if not recorded:
         log.warning("delivery %s: lease lost before recording %s", job.delivery_id, status)
+        return
+    _outcomes(ctx).labels(channel=job.channel, outcome=status).inc()
+
+
+def _outcomes(ctx: AppContext) -> Counter:
+    """``flowpilot_delivery_outcomes_total{channel,outcome}`` on the process's registry."""
+    counter = ctx.extras.get("delivery_outcomes")
+    if counter is None:
+        counter = Counter(
+            "flowpilot_delivery_outcomes",
+            "Delivery attempts by channel and outcome (sent, failed, dead, skipped)",
+            ["channel", "outcome"],
+            registry=ctx.metrics.registry,
+        )
+        ctx.extras["delivery_outcomes"] = counter
+    return counter  # type: ignore[no-any-return]
 
 
 async def dispatcher_job(ctx: AppContext) -> None:

@@ -236,6 +236,7 @@ async def send_test_webhook(
                 delivery_id=f"test-{secrets.token_hex(8)}",
                 event_type="test",
                 now=now,
+                block_private=settings.webhook_block_private_networks,
             )
         except SendError as exc:
             return False, str(exc)

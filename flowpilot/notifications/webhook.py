@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -31,6 +34,25 @@ def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+async def check_public(url: str) -> None:
+    """Refuse a URL whose host resolves to a non-public address (SSRF guard).
+
+    Checked right before each send; DNS could still change between this check and the
+    connection, so networks that must be unreachable should also be firewalled.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+    except OSError as exc:
+        raise SendError(f"webhook host does not resolve: {host}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            raise SendError("webhook URL points to a private network address; not allowed")
+
+
 async def post(
     client: httpx.AsyncClient,
     *,
@@ -40,8 +62,11 @@ async def post(
     delivery_id: str,
     event_type: str,
     now: datetime,
+    block_private: bool = False,
 ) -> None:
     """POST the signed message; any non-2xx answer, timeout or network error is a failure."""
+    if block_private:
+        await check_public(url)
     body = encode(message)
     timestamp = str(int(now.timestamp()))
     headers = {

@@ -259,6 +259,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_steps_session_id_created_at", ["session_id", "created_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_steps_session_id_actor_id_created_at",
+            ["session_id", "actor_id", "created_at"],
+            unique=False,
+        )
 
     op.create_table(
         "events",
@@ -391,6 +396,7 @@ def downgrade() -> None:
 
     op.drop_table("events")
     with op.batch_alter_table("steps", schema=None) as batch_op:
+        batch_op.drop_index("ix_steps_session_id_actor_id_created_at")
         batch_op.drop_index("ix_steps_session_id_created_at")
         batch_op.drop_index("ix_steps_account_id_created_at")
 

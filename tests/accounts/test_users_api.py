@@ -214,3 +214,16 @@ async def test_preferences_are_the_callers_own(client, factory):
     )
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["field"] == "notify_min_urgency"
+
+
+async def test_password_is_kept_exactly_as_typed(client, factory):
+    admin = await factory.user(role="admin")
+    password = "  spaced out pass  "
+    body = {**NEW, "password": password}
+    assert (await client.post("/api/v1/users", json=body, headers=admin.headers)).status_code == 201
+    ok = await client.post("/api/v1/auth/login", json={"email": NEW["email"], "password": password})
+    assert ok.status_code == 200
+    stripped = await client.post(
+        "/api/v1/auth/login", json={"email": NEW["email"], "password": password.strip()}
+    )
+    assert stripped.status_code == 401

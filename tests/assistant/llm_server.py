@@ -1,14 +1,17 @@
 """A real OpenAI-compatible chat completions server on loopback, for tests.
 
-The request's ``model`` picks the behaviour: ``normal``, ``http500``, ``http401``, ``malformed``,
-``stall`` (one chunk, then silence), ``stall-first`` (silence before any chunk), ``summary-json``,
-``summary-bad``, ``whole`` (ignores stream=true), ``no-done``. Requests are recorded.
+The request's ``model`` picks the behaviour: ``normal``, ``http500``, ``http401``,
+``malformed``, ``stall`` (one chunk, then silence), ``stall-first`` (silence before any chunk),
+``summary-json``, ``summary-bad``, ``whole`` (ignores stream=true), ``no-done``, ``flood``
+(30,000 characters), ``gated`` (holds its first chunk until the test opens ``gate``).
+``[[behaviour]]`` in the prompt overrides the model. Requests are recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -52,6 +55,9 @@ def _pieces(text: str, size: int = 7) -> list[str]:
 class LlmServer:
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Model "gated" holds its first chunk until a test sets this (then clears it again).
+    gate: threading.Event = field(default_factory=threading.Event)
+    waiting: threading.Event = field(default_factory=threading.Event)
 
 
 async def _silence() -> None:
@@ -60,11 +66,18 @@ async def _silence() -> None:
         await asyncio.sleep(0.05)
 
 
-def build_app(requests: list[dict[str, Any]]) -> Starlette:
+def build_app(state: LlmServer) -> Starlette:
+    requests = state.requests
+
     async def completions(request: Request) -> Response:
         body = await request.json()
         requests.append({"body": body, "authorization": request.headers.get("authorization")})
         model = body.get("model")
+        # A "[[behaviour]]" in the prompt overrides the model (browser tests ask for it).
+        prompt = str(body.get("messages", [{}])[-1].get("content", ""))
+        forced = re.search(r"\[\[([a-z0-9-]+)\]\]", prompt)
+        if forced:
+            model = forced.group(1)
         if model == "http500":
             return Response("upstream exploded", status_code=500)
         if model == "http401":
@@ -76,6 +89,13 @@ def build_app(requests: list[dict[str, Any]]) -> Starlette:
         async def events() -> AsyncIterator[str]:
             if model == "stall-first":
                 await _silence()
+            if model == "gated":
+                state.waiting.set()
+                # The gate is a threading.Event set from the test's thread: poll it.
+                while not state.gate.is_set():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+                state.gate.clear()
+                yield chunk("opened")
             yield chunk(role="assistant")
             yield ": keep-alive comment\n\n"
             if model == "normal":
@@ -92,6 +112,9 @@ def build_app(requests: list[dict[str, Any]]) -> Starlette:
                     yield piece
             elif model == "summary-bad":
                 yield chunk("Sure! Here is the summary: the problem is Outlook.")
+            elif model == "flood":
+                for _ in range(300):
+                    yield chunk("x" * 100)
             elif model == "no-done":
                 yield chunk("cut off")
                 return
@@ -109,7 +132,7 @@ def serve() -> Iterator[LlmServer]:
     port = sock.getsockname()[1]
     state = LlmServer(url=f"http://127.0.0.1:{port}/v1")
     config = uvicorn.Config(
-        build_app(state.requests), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        build_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.assistant.helpers import handoff_row, steps_of
 from tests.assistant.llm_server import SUMMARY, closed_port_url
-from tests.factories import open_session
+from tests.factories import add_step, open_session
 
 
 @pytest.fixture
@@ -101,3 +103,50 @@ async def test_model_handoff_summary_cached_with_model_name(
     regenerated = await client.post(f"/api/v1/handoffs/{hid}/summary", headers=team["eng"].headers)
     assert regenerated.json()["generated_by"] == "offline"
     assert "did not answer with the JSON" in regenerated.json()["fallback_reason"]
+
+
+@pytest.mark.parametrize("action", ["assistant", "writeup", "summary"])
+async def test_waiting_on_the_model_holds_no_database_lock(  # type: ignore[no-untyped-def]
+    client, factory, db, app, llm_server, clock, action
+) -> None:
+    """While the model thinks, other requests write (on SQLite a held transaction would block
+    every writer until the answer came)."""
+    app.state.settings.llm_model = "gated"
+    app.state.settings.llm_timeout_seconds = 60.0
+    team = await factory.team()
+    tech = team["tech"]
+    s1 = await open_session(client, tech)
+    s2 = await open_session(client, tech)
+    if action == "summary":
+        hid = await handoff_row(db, session_id=s1["id"], escalator=tech, now=clock.now())
+        url = f"/api/v1/handoffs/{hid}/summary"
+    else:
+        url = f"/api/v1/sessions/{s1['id']}/{action}"
+    llm_server.waiting.clear()
+    call = asyncio.create_task(client.post(url, headers=tech.headers))
+    try:
+        assert await asyncio.to_thread(llm_server.waiting.wait, 30)
+        step = await add_step(client, tech, s2["id"], content="Meanwhile, rebooted")
+        assert step["content"] == "Meanwhile, rebooted"
+        assert not call.done()
+    finally:
+        llm_server.gate.set()
+    response = await call
+    assert response.status_code == 200, response.text
+    if action == "summary":
+        assert "did not answer with the JSON" in response.json()["fallback_reason"]
+    else:
+        assert response.text == "opened"
+    saved = [st.content for st in await steps_of(db, s1["id"])]
+    assert saved == (["opened"] if action == "assistant" else [])
+
+
+async def test_runaway_answer_is_cut_and_saved_bounded(client, factory, db, app) -> None:  # type: ignore[no-untyped-def]
+    app.state.settings.llm_model = "flood"
+    team = await factory.team()
+    s = await open_session(client, team["tech"])
+    response = await _ask(client, team["tech"], s["id"])
+    assert response.status_code == 200
+    assert response.text.endswith("\n[answer cut at 20000 characters]\n")
+    (step,) = await steps_of(db, s["id"])
+    assert step.content == "x" * 20_000

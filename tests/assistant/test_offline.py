@@ -157,3 +157,16 @@ def test_index_cache_is_bounded_and_keyed_by_fingerprint() -> None:
     cache.put("c", (1, None), index)
     assert cache.get("a", (5, "t1")) is None  # least recently used went first
     assert cache.get("c", (1, None)) is index
+
+
+def test_sparse_scores_equal_the_packages_bm25() -> None:
+    from flowpilot.assistant.retrieval import Index
+
+    index = Index(_docs())
+    query = "printer offline spooler update outlook"
+    assert index.bm25 is not None
+    dense = index.bm25.get_scores(sorted(set(tokenize(query))))
+    by_id = {h.doc.session_id: h.score for h in index.search(query, limit=10)}
+    for n, doc in enumerate(index.docs):
+        assert abs(by_id.get(doc.session_id, 0.0) - float(dense[n])) < 1e-9
+    assert by_id  # the query does match something

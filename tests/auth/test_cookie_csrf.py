@@ -94,3 +94,14 @@ async def test_non_ascii_csrf_header_is_403_not_a_crash(client, factory):
     headers = {"X-CSRF-Token": "t\xe9st".encode("latin-1")}
     r = await client.post("/api/v1/sessions", json=SESSION, headers=headers)
     assert r.status_code == 403
+
+
+async def test_csrf_token_may_come_as_a_form_field(client, factory):
+    # Plain HTML forms cannot set headers: the pages post the token as a form field.
+    user = await factory.user()
+    csrf = await browser_login(client, user)
+    bad = await client.post("/api/v1/auth/logout", data={"csrf_token": "wrong"})
+    assert bad.status_code == 403
+    r = await client.post("/api/v1/auth/logout", data={"csrf_token": csrf})
+    assert r.status_code == 204
+    assert (await client.get("/api/v1/me")).status_code == 401

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.factories import Factory, TestUser
 
@@ -53,6 +53,11 @@ CHROMIUM_ARGS = [
 ]
 COOKIE_NAME = "flowpilot_session"
 STARTUP_TIMEOUT_SECONDS = 60.0
+# Generous waits: the suite shares two cores with parallel workers and Argon2 logins. A
+# waiting assertion returns as soon as it holds, so this only bounds how long a failure takes.
+EXPECT_TIMEOUT_MS = 15_000
+ACTION_TIMEOUT_MS = 20_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -269,6 +274,7 @@ async def page_as(
                     }
                 ]
             )
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         page = await context.new_page()
         log = consoles.setdefault(id(page), [])
         page.on("console", lambda msg: log.append(f"console.{msg.type}: {msg.text}"))

@@ -105,3 +105,35 @@ async def test_escalate_claim_context_then_act(
     await expect(tech_page.locator('[data-event-type="handoff.claimed"]')).to_contain_text(
         "Erin Engineer"
     )
+
+
+async def test_claim_on_context_screen_dissolves_into_session(
+    page_as: PageAs, factory: Factory, live_server: LiveServer
+) -> None:
+    account = await factory.account()
+    tech = await factory.user(account, role="technician", name="Tom Tech")
+    admin = await factory.user(account, role="admin", name="Ada Admin")
+    async with httpx.AsyncClient(base_url=live_server.url, headers=tech.headers) as api:
+        sid = (
+            await api.post("/api/v1/sessions", json={"title": "VPN drops", "problem": "Hourly"})
+        ).json()["id"]
+        r = await api.post(
+            f"/api/v1/sessions/{sid}/handoff",
+            json={"reason": "Need network eyes", "urgency": "low"},
+        )
+        handoff_id = r.json()["id"]
+
+    for motion in ("no-preference", "reduce"):
+        page = await page_as(admin)
+        await page.emulate_media(reduced_motion=motion)
+        await page.goto(f"/escalations/{handoff_id}")
+        await expect(page.locator("#ctx-problem")).to_contain_text("Need network eyes")
+        if motion == "no-preference":
+            await page.locator("#claim-button").click()
+            # The screen fades out before the session view opens.
+            await expect(page.locator("#handoff-context.dissolving")).to_have_count(1)
+        else:
+            await page.locator("#continue-button").click()
+        await expect(page).to_have_url(f"{live_server.url}/sessions/{sid}")
+        await expect(page.locator("#session-assignee")).to_have_text("You")
+        await expect(page.locator("#step-form")).to_be_visible()

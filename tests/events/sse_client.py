@@ -49,9 +49,9 @@ class SSEReader:
         self._chunks = response.aiter_text()
         self._buffer = ""
 
-    async def next(self, timeout: float = 10.0) -> Frame:
-        """The next frame; fails the test if none arrives in ``timeout`` (a guard, not a timing)."""
-        return await asyncio.wait_for(self._next(), timeout)
+    async def next(self, within: float = 10.0) -> Frame:
+        """The next frame; fails if none arrives within ``within`` s (a guard, not a timing)."""
+        return await asyncio.wait_for(self._next(), within)
 
     async def _next(self) -> Frame:
         while "\n\n" not in self._buffer:
@@ -62,18 +62,18 @@ class SSEReader:
         block, _, self._buffer = self._buffer.partition("\n\n")
         return parse(block)
 
-    async def next_event(self, timeout: float = 10.0) -> Frame:
+    async def next_event(self, within: float = 10.0) -> Frame:
         """The next frame that is not a bare comment or retry hint."""
         while True:
-            frame = await self.next(timeout)
+            frame = await self.next(within)
             if frame.event is not None:
                 return frame
 
-    async def closed(self, timeout: float = 10.0) -> bool:
+    async def closed(self, within: float = 10.0) -> bool:
         """True once the server ends the stream (only frames without events may come first)."""
         try:
             while True:
-                frame = await self.next(timeout)
+                frame = await self.next(within)
                 if frame.event is not None:
                     return False
         except EOFError:

@@ -63,7 +63,10 @@ async def test_rolled_back_transaction_publishes_nothing(
 
 
 async def test_relay_recovers_an_event_committed_but_never_published(
-    make_bus: MakeBus, db: async_sessionmaker[AsyncSession], factory: Factory, clock: FrozenClock,
+    make_bus: MakeBus,
+    db: async_sessionmaker[AsyncSession],
+    factory: Factory,
+    clock: FrozenClock,
     app: FastAPI,
 ) -> None:
     """Simulated crash: the row commits, the after-commit publish never runs."""

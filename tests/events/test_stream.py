@@ -72,24 +72,39 @@ async def test_role_gates(sse_server: SSEServer, factory: Factory) -> None:
 
 
 async def test_live_events_are_framed_and_audit_only_types_are_not_streamed(
-    sse_server: SSEServer, factory: Factory, db: async_sessionmaker[AsyncSession],
+    sse_server: SSEServer,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
     team = await factory.team()
     account = team["eng"].account_id
     async with open_stream(sse_server, team["eng"]) as (_, reader):
         await connected(reader)
-        await emit(db, account_id=account, bus=sse_server.bus, now=clock.now(),
-                   type="handoff.renotified", payload={"id": "h1"})
-        created = await emit(db, account_id=account, bus=sse_server.bus, now=clock.now(),
-                             payload={"id": "h1", "status": "open", "reason": "stuck"})
+        await emit(
+            db,
+            account_id=account,
+            bus=sse_server.bus,
+            now=clock.now(),
+            type="handoff.renotified",
+            payload={"id": "h1"},
+        )
+        created = await emit(
+            db,
+            account_id=account,
+            bus=sse_server.bus,
+            now=clock.now(),
+            payload={"id": "h1", "status": "open", "reason": "stuck"},
+        )
         frame = await reader.next_event()
         assert (frame.id, frame.event) == (str(created.id), "handoff.created")
         assert frame.json == {"id": "h1", "status": "open", "reason": "stuck"}
 
 
 async def test_account_isolation(
-    sse_server: SSEServer, factory: Factory, db: async_sessionmaker[AsyncSession],
+    sse_server: SSEServer,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
     a, b = await factory.team(), await factory.team()
@@ -103,7 +118,9 @@ async def test_account_isolation(
 
 
 async def test_replay_after_disconnect_then_live_without_gap_or_duplicate(
-    sse_server: SSEServer, factory: Factory, db: async_sessionmaker[AsyncSession],
+    sse_server: SSEServer,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
     team = await factory.team()
@@ -139,7 +156,9 @@ async def test_replay_after_disconnect_then_live_without_gap_or_duplicate(
 
 
 async def test_too_old_or_unknown_last_event_id_gets_resync(
-    sse_server: SSEServer, factory: Factory, db: async_sessionmaker[AsyncSession],
+    sse_server: SSEServer,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
     team = await factory.team()
@@ -178,7 +197,9 @@ async def test_bad_last_event_id_is_422(sse_server: SSEServer, factory: Factory)
 
 
 async def test_heartbeat_with_injected_ticker(
-    sse_server: SSEServer, factory: Factory, db: async_sessionmaker[AsyncSession],
+    sse_server: SSEServer,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
     ticker = ManualTicker()
@@ -189,8 +210,9 @@ async def test_heartbeat_with_injected_ticker(
         await connected(reader)
         await ticker.wait_for_sleepers(1)
         await ticker.advance(24)
-        event = await emit(db, account_id=team["eng"].account_id, bus=sse_server.bus,
-                           now=clock.now())
+        event = await emit(
+            db, account_id=team["eng"].account_id, bus=sse_server.bus, now=clock.now()
+        )
         frame = await reader.next()  # no heartbeat came before it at 24 s
         assert frame.id == str(event.id)
         await ticker.advance(1)

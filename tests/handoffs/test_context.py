@@ -35,7 +35,7 @@ async def _story(client, team, clock):  # type: ignore[no-untyped-def]
 
 async def test_context_sections(client, factory, clock):
     team = await factory.team()
-    s, h = await _story(client, team, clock)
+    _, h = await _story(client, team, clock)
     r = await client.get(f"/api/v1/handoffs/{h['id']}", headers=team["eng"].headers)
     assert r.status_code == 200, r.text
     body = r.json()

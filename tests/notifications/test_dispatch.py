@@ -223,3 +223,28 @@ async def test_a_worker_whose_lease_expired_cannot_overwrite_the_newer_outcome(
         await process(ctx, slow[0], http)  # the slow worker finally finishes
     row = next(d for d in await deliveries(db, handoff_id) if d.id == slow[0].delivery_id)
     assert row.status == "sent" and row.attempts == 2 and row.sent_at == sent_at
+
+
+async def test_recipient_deactivated_before_sending_is_skipped_not_failed(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    ctx: AppContext,
+) -> None:
+    team, handoff_id = await _escalated(client, factory, db, clock)
+    response = await client.patch(
+        f"/api/v1/users/{team['eng2'].id}", json={"active": False}, headers=team["admin"].headers
+    )
+    assert response.status_code == 200
+    assert await run_once(ctx) == 3
+    by_recipient = {d.recipient_id: d for d in await deliveries(db, handoff_id)}
+    skipped = by_recipient[team["eng2"].id]
+    assert (skipped.status, skipped.last_error) == ("skipped", "recipient deactivated")
+    assert by_recipient[team["eng"].id].status == "sent"
+    files = list_files(Path(ctx.settings.mailbox_dir))
+    assert f"{skipped.id}.eml" not in files and len(files) == 2
+    body = (
+        await client.get(f"/api/v1/handoffs/{handoff_id}/deliveries", headers=team["eng"].headers)
+    ).json()
+    assert body["summary"] == "emailed 2 seniors · 1 skipped"

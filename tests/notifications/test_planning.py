@@ -125,3 +125,31 @@ async def test_rolled_back_escalation_leaves_zero_deliveries(
     # The same escalation committed does create them: the test above can fail.
     await escalate(db, owner=team["tech"], session_id=ai["id"], now=clock.now())
     assert await count_deliveries(db) == 3
+
+
+async def test_rolled_back_escalation_through_the_escalate_service_plans_nothing(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    from flowpilot.auth.service import Actor
+    from flowpilot.handoffs import service as handoffs_service
+
+    team = await factory.team()
+    tech = team["tech"]
+    ai = await open_session(client, tech)
+    actor = Actor(tech.id, tech.account_id, "technician", tech.email, tech.name, "-", "-", "bearer")
+    async with db() as session:
+        await handoffs_service.escalate(
+            session,
+            actor=actor,
+            session_id=ai["id"],
+            reason="Stuck",
+            urgency="high",
+            now=clock.now(),
+            bus=None,
+        )
+        await session.flush()
+        await session.rollback()  # e.g. the request failed after the escalation was written
+    assert await count_deliveries(db) == 0

@@ -149,3 +149,37 @@ async def test_test_webhook_endpoint_posts_a_signed_message(
         "/api/v1/account/notifications/test-webhook", headers=team["eng"].headers
     )
     assert forbidden.status_code == 403
+
+
+async def test_private_network_guard_refuses_loopback_webhooks_when_on(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    ctx: AppContext,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    ctx.settings.webhook_block_private_networks = True
+    team = await factory.team()
+    await enable_webhook(client, team["admin"], webhook_receiver.url)
+    handoff = await escalate_api(client, team["tech"])
+    await run_once(ctx)
+    hook = next(d for d in await deliveries(db, handoff["id"]) if d.channel == "webhook")
+    assert hook.status == "failed"
+    assert hook.last_error == "webhook URL points to a private network address; not allowed"
+    assert webhook_receiver.received() == []
+
+
+async def test_delivery_outcomes_are_counted_in_metrics(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    ctx: AppContext,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    team = await factory.team()
+    await enable_webhook(client, team["admin"], webhook_receiver.url)
+    webhook_receiver.status = 500
+    await escalate_api(client, team["tech"])
+    await run_once(ctx)
+    text = (await client.get("/metrics")).text
+    assert 'flowpilot_delivery_outcomes_total{channel="email",outcome="sent"} 3.0' in text
+    assert 'flowpilot_delivery_outcomes_total{channel="webhook",outcome="failed"} 1.0' in text

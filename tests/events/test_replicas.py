@@ -1,0 +1,169 @@
+"""Two server processes on one database and one Redis: an event crosses from B to A.
+
+Runs only when FLOWPILOT_TEST_REDIS_URL is set (the in-process bus is single-process by design);
+with FLOWPILOT_TEST_POSTGRES_URL as well, both processes share this worker's PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REDIS_URL
+from tests.events.sse_client import SSEReader
+from tests.factories import Factory, TestUser
+
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(env: dict[str, str], log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = _free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "flowpilot.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return f"http://127.0.0.1:{port}", proc
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # polling a subprocess's start-up, not an app timer
+    pytest.fail(f"server {url} did not start:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture
+def replicas(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[list[str]]:
+    assert REDIS_URL
+    env = {
+        **os.environ,
+        "FLOWPILOT_DATABASE_URL": database_url,
+        "FLOWPILOT_REDIS_URL": REDIS_URL,
+        "FLOWPILOT_REDIS_PREFIX": f"{redis_prefix}:replicas:{uuid.uuid4().hex[:6]}",
+        "FLOWPILOT_RUN_WORKERS": "false",
+        "FLOWPILOT_MAILBOX_DIR": str(tmp_path / "mailbox"),
+        "FLOWPILOT_SECRET_KEY": "test",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("FLOWPILOT_SMTP_URL", None)
+    started = [_start(env, tmp_path / f"server-{n}.log") for n in ("a", "b")]
+    try:
+        for n, (url, proc) in zip(("a", "b"), started, strict=True):
+            _wait_ready(url, proc, tmp_path / f"server-{n}.log")
+        yield [url for url, _ in started]
+    finally:
+        for _, proc in started:
+            proc.terminate()
+        for _, proc in started:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def _call(url: str, user: TestUser, method: str, path: str, **kw: Any) -> Any:
+    async with httpx.AsyncClient(base_url=url, headers=user.headers, timeout=10) as client:
+        response = await client.request(method, path, **kw)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def test_subscriber_on_a_receives_escalation_made_through_b(
+    replicas: list[str], factory: Factory
+) -> None:
+    a, b = replicas
+    team = await factory.team()
+    other = await factory.team()
+    async with (
+        httpx.AsyncClient(base_url=a, timeout=10) as client,
+        client.stream("GET", "/api/v1/handoffs/stream", headers=team["eng"].headers) as response,
+    ):
+        assert response.status_code == 200
+        reader = SSEReader(response)
+        assert (await reader.next()).retry is not None  # subscribed on A
+
+        # Another account's escalation through B must not reach this stream.
+        s0 = await _call(
+            b, other["tech"], "POST", "/api/v1/sessions", json={"title": "Other", "problem": "x"}
+        )
+        await _call(
+            b,
+            other["tech"],
+            "POST",
+            f"/api/v1/sessions/{s0['id']}/handoff",
+            json={"reason": "not yours", "urgency": "low"},
+        )
+
+        session = await _call(
+            b,
+            team["tech"],
+            "POST",
+            "/api/v1/sessions",
+            json={"title": "Chiller alarm", "problem": "High pressure trip"},
+        )
+        handoff = await _call(
+            b,
+            team["tech"],
+            "POST",
+            f"/api/v1/sessions/{session['id']}/handoff",
+            json={"reason": "needs a senior", "urgency": "critical"},
+        )
+        created = await reader.next_event()
+        assert created.event == "handoff.created"
+        assert created.json["id"] == handoff["id"]
+        assert created.json["reason"] == "needs a senior"
+        assert created.json["session_title"] == "Chiller alarm"
+
+        await _call(b, team["eng2"], "POST", f"/api/v1/handoffs/{handoff['id']}/claim")
+        claimed = await reader.next_event()
+        assert claimed.event == "handoff.claimed" and claimed.json["status"] == "claimed"
+        assert int(claimed.id or 0) > int(created.id or 0)
+
+    # Reconnecting to B with A's last-but-one id replays exactly the claim.
+    headers = {**team["admin"].headers, "Last-Event-ID": str(created.id)}
+    async with (
+        httpx.AsyncClient(base_url=b, timeout=10) as client,
+        client.stream("GET", "/api/v1/handoffs/stream", headers=headers) as response,
+    ):
+        reader = SSEReader(response)
+        replayed = await reader.next_event()
+        assert (replayed.id, replayed.event) == (claimed.id, "handoff.claimed")
