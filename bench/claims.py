@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import platform
-import random
 import statistics
 import sys
 import time
@@ -26,17 +25,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import JSON, text
+from sqlalchemy import text
 
+from bench.claims_seed import bulk_handoffs, seed_people
 from flowpilot.auth.service import Actor
-from flowpilot.db import commit, make_engine, make_sessionmaker, new_id
+from flowpilot.db import commit, make_engine, make_sessionmaker
 from flowpilot.errors import Conflict
 from flowpilot.events.memory import MemoryBus
 from flowpilot.handoffs import service
 from flowpilot.migrate import upgrade
-from flowpilot.models import Account, AiSession, Handoff, User
-
-URGENCIES = ("low", "normal", "high", "critical")
 
 
 def _dsn(base: str, database: str) -> str:
@@ -58,125 +55,10 @@ async def _admin(base: str, sql: str) -> None:
         await conn.close()
 
 
-async def _seed_people(maker: Any, n_seniors: int, now: datetime) -> list[Actor]:
-    """An account with one technician and ``n_seniors`` engineers/admins (ORM: model defaults)."""
-    async with maker() as session:
-        account = Account(name=f"bench {new_id()[-6:]}", created_at=now)
-        session.add(account)
-        await session.flush()
-        people = [("technician", "Bench Tech")] + [
-            ("engineer" if i % 5 else "admin", f"Senior {i}") for i in range(n_seniors)
-        ]
-        users = [
-            User(
-                account_id=account.id,
-                email=f"{new_id()}@bench.test",
-                name=name,
-                role=role,
-                active=True,
-                password_hash="x",
-                created_at=now,
-                notify_email=False,
-            )
-            for role, name in people
-        ]
-        session.add_all(users)
-        await session.commit()
-        return [
-            Actor(u.id, u.account_id, u.role, u.email, u.name, "bench", "", "bearer") for u in users
-        ]
-
-
-async def _copy(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """COPY ``rows`` into ``table``; columns not given take the model's scalar default or NULL."""
-    columns = list(table.columns)
-    records = []
-    for row in rows:
-        record = []
-        for col in columns:
-            if col.name in row:
-                value = row[col.name]
-            elif col.default is not None and col.default.is_scalar:
-                value = col.default.arg
-            else:
-                value = None
-            if isinstance(col.type, JSON) and value is not None:
-                value = json.dumps(value)
-            record.append(value)
-        records.append(tuple(record))
-    raw = (await conn.get_raw_connection()).driver_connection
-    await raw.copy_records_to_table(table.name, records=records, columns=[c.name for c in columns])
-
-
-async def _bulk_handoffs(
-    engine: Any,
-    tech: Actor,
-    seniors: list[Actor],
-    n: int,
-    start: datetime,
-    *,
-    statuses: tuple[str, ...] | None = None,
-) -> list[str]:
-    """``n`` sessions with one handoff each, created 1 s apart (batched executemany)."""
-    rng = random.Random(7)
-    ids: list[str] = []
-    batch = 5000
-    async with engine.begin() as conn:
-        # Generated rows are consistent by construction; skip per-row FK triggers while loading
-        # (the benchmark connects as a superuser, as the default URL does).
-        await conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for offset in range(0, n, batch):
-            sessions, handoffs = [], []
-            for i in range(offset, min(n, offset + batch)):
-                sid, hid = new_id(), new_id()
-                created = start + timedelta(seconds=i)
-                if statuses:
-                    status = statuses[i % len(statuses)]
-                else:
-                    status = rng.choices(
-                        ("open", "claimed", "resolved", "cancelled"), weights=(15, 10, 65, 10)
-                    )[0]
-                claimer = rng.choice(seniors).id if status in ("claimed", "resolved") else None
-                sessions.append(
-                    {
-                        "id": sid,
-                        "account_id": tech.account_id,
-                        "owner_id": tech.id,
-                        "assignee_id": claimer or tech.id,
-                        "title": f"Case {i}",
-                        "problem": "Symptom text",
-                        "customer": f"Customer {i % 97}",
-                        "environment": {},
-                        "status": "open" if status in ("open", "claimed") else "resolved",
-                        "created_at": created,
-                        "updated_at": created,
-                    }
-                )
-                handoffs.append(
-                    {
-                        "id": hid,
-                        "account_id": tech.account_id,
-                        "session_id": sid,
-                        "status": status,
-                        "reason": f"Reason {i}",
-                        "urgency": URGENCIES[i % 4],
-                        "escalated_by_id": tech.id,
-                        "claimed_by_id": claimer,
-                        "created_at": created,
-                        "claimed_at": created + timedelta(seconds=30) if claimer else None,
-                        "updated_at": created,
-                    }
-                )
-                ids.append(hid)
-            await _copy(conn, AiSession.__table__, sessions)
-            await _copy(conn, Handoff.__table__, handoffs)
-    return ids
-
-
 Attempt = Callable[[str, Actor], Awaitable[tuple[bool, str | None]]]
 
 
-def service_attempt(maker: Any, bus: MemoryBus, now: datetime) -> Attempt:
+def service_attempt(maker: Any, bus: MemoryBus | None, now: datetime) -> Attempt:
     """A claim as the API does it: ``service.claim`` in its own session + commit (+ publish)."""
 
     async def attempt(handoff_id: str, actor: Actor) -> tuple[bool, str | None]:
@@ -218,6 +100,10 @@ def sql_attempt(pool: Any, now: datetime) -> Attempt:
                 actor.id,
                 now,
                 session_id,
+            )
+            # As flowpilot.events.repository does: event ids commit in id order per account.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", f"events:{actor.account_id}"
             )
             await conn.execute(
                 "INSERT INTO events (account_id, type, handoff_id, session_id, actor_id, payload,"
@@ -357,16 +243,16 @@ async def main() -> None:
         await bus.start()
         try:
             t0 = time.perf_counter()
-            big_people = await _seed_people(maker, 20, now)
-            await _bulk_handoffs(
+            big_people = await seed_people(maker, 20, now)
+            await bulk_handoffs(
                 engine, big_people[0], big_people[1:], args.queue_rows, now - timedelta(days=400)
             )
-            claim_people = await _seed_people(maker, 20, now)
-            claim_ids = await _bulk_handoffs(
+            claim_people = await seed_people(maker, 20, now)
+            claim_ids = await bulk_handoffs(
                 engine,
                 claim_people[0],
                 claim_people[1:],
-                2 * args.handoffs,
+                3 * args.handoffs,
                 now - timedelta(hours=2),
                 statuses=("open",),
             )
@@ -383,11 +269,20 @@ async def main() -> None:
                     workers=args.workers,
                 ),
             }
+            claims[
+                "service layer, no bus (skips after-commit publish + mark)"
+            ] = await bench_claims(
+                service_attempt(maker, None, now),
+                claim_ids[2 * args.handoffs :],
+                seniors,
+                claimers=args.claimers,
+                workers=args.workers,
+            )
             pool = await asyncpg.create_pool(dsn, min_size=args.workers, max_size=args.workers)
             try:
                 claims["same transaction, raw SQL (asyncpg)"] = await bench_claims(
                     sql_attempt(pool, now),
-                    claim_ids[args.handoffs :],
+                    claim_ids[args.handoffs : 2 * args.handoffs],
                     seniors,
                     claimers=args.claimers,
                     workers=args.workers,
@@ -408,7 +303,7 @@ async def main() -> None:
         f" · Python {platform.python_version()}"
         f" · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · load avg before/after"
         f" {load_before:.1f}/{os.getloadavg()[0]:.1f} · seeded"
-        f" {args.queue_rows + 2 * args.handoffs:,} handoffs in {load_s:.1f} s · `{cmd}`\n"
+        f" {args.queue_rows + 3 * args.handoffs:,} handoffs in {load_s:.1f} s · `{cmd}`\n"
     )
     print(
         f"### Claims ({args.handoffs} open handoffs x {args.claimers} back-to-back claimers each, "

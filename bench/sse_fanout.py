@@ -121,6 +121,7 @@ class Result:
     delivered: int
     expected: int
     connect_seconds: float
+    request_p50_ms: float
 
 
 @dataclass
@@ -231,6 +232,7 @@ class Run:
         self.url = f"http://127.0.0.1:{self.port}"
         self.subs: list[Subscriber] = []
         self.probe = Probe()
+        self.request_ms: list[float] = []  # how long the escalation request itself took
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -358,6 +360,7 @@ class Run:
                 json={"reason": "benchmark escalation", "urgency": "high"},
             )
             r.raise_for_status()
+        self.request_ms.append((time.monotonic() - self.probe.t0) * 1000)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.probe.done.wait(), 30)
 
@@ -381,6 +384,7 @@ class Run:
                 rss = rss_kib(self.proc.pid)
                 samples: list[float] = []
                 expected = 0
+                self.request_ms = []
                 for e in range(self.args.events):
                     await self.publish(client, e % len(self.accounts))
                     samples += self.probe.samples
@@ -396,12 +400,14 @@ class Run:
                         len(samples),
                         expected,
                         connect_seconds,
+                        pct(self.request_ms, 0.5),
                     )
                 )
                 print(
                     f"  {self.kind:9} {size:6} subs: rss/sub {(rss - base) / size:6.1f} KiB  "
                     f"p50 {pct(samples, 0.5):7.1f} ms  p99 {pct(samples, 0.99):7.1f} ms  "
-                    f"({len(samples)}/{expected} delivered, connect {connect_seconds:.1f}s)",
+                    f"({len(samples)}/{expected} delivered, connect {connect_seconds:.1f}s, "
+                    f"publish request p50 {pct(self.request_ms, 0.5):.1f} ms)",
                     flush=True,
                 )
         for sub in self.subs:
@@ -469,13 +475,14 @@ async def main(args: argparse.Namespace) -> None:
         print()
         print(
             "| server | subscribers | RSS per idle subscriber | p50 publish→receive | "
-            "p99 | max | delivered | connect time |"
+            "p99 | max | publish request p50 | delivered | connect time |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in results:
             print(
                 f"| {r.server} | {r.subscribers:,} | {r.rss_per_sub_kib:.1f} KiB | "
                 f"{r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.max_ms:.1f} ms | "
+                f"{r.request_p50_ms:.1f} ms | "
                 f"{r.delivered}/{r.expected} | {r.connect_seconds:.1f} s |"
             )
     finally:

@@ -19,8 +19,6 @@ class MemoryBus:
         self.fanout = Fanout(
             queue_size=queue_size, heartbeat_seconds=heartbeat_seconds, ticker=ticker
         )
-        self.published: list[BusEvent] = []  # the last few, for inspection in tests
-        self._keep = 1000
 
     async def start(self) -> None:
         self.fanout.start()
@@ -29,9 +27,6 @@ class MemoryBus:
         await self.fanout.stop()
 
     async def publish(self, event: BusEvent) -> None:
-        self.published.append(event)
-        if len(self.published) > self._keep:
-            del self.published[: -self._keep]
         self.fanout.deliver(event)
 
     async def subscribe(self, account_id: str, last_event_id: int | None = None) -> Subscription:

@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import random
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -99,7 +100,9 @@ class EventStream(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fanout = self.bus.fanout
         sub = await self.bus.subscribe(self.tenant.account_id, self.last_event_id)
-        sub.expires_at = fanout.ticker.now() + self.max_lifetime_seconds
+        # Up to 10% early, so streams opened together (after a deploy) do not all end together.
+        lifetime = self.max_lifetime_seconds * (1 - 0.1 * random.random())
+        sub.expires_at = fanout.ticker.now() + lifetime
         self.gauge.inc()
         watcher = asyncio.create_task(_watch_disconnect(receive, sub))
         try:

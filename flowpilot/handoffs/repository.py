@@ -36,31 +36,38 @@ _claimer = aliased(User, name="claimer")
 
 
 @cache
-def _base_stmt() -> Any:
-    # Built once: statement construction is a measurable share of a queue call.
+def _base_stmt(with_session: bool) -> Any:
+    # Built once: statement construction is a measurable share of a queue call. Lists load
+    # only the session's display columns; single rows load the session too (a claim
+    # re-assigns it, the context screen reads it).
+    session_cols: tuple[Any, ...] = (
+        (AiSession,) if with_session else (AiSession.title, AiSession.customer, AiSession.asset)
+    )
     return (
-        select(Handoff, AiSession, _escalator.name, _claimer.name)
+        select(Handoff, *session_cols, _escalator.name, _claimer.name)
         .join(AiSession, AiSession.id == Handoff.session_id)
         .outerjoin(_escalator, _escalator.id == Handoff.escalated_by_id)
         .outerjoin(_claimer, _claimer.id == Handoff.claimed_by_id)
     )
 
 
-def _rows_stmt(tenant: Tenant) -> Any:
-    return scoped(_base_stmt(), Handoff, tenant)
+def _rows_stmt(tenant: Tenant, *, with_session: bool = False) -> Any:
+    return scoped(_base_stmt(with_session), Handoff, tenant)
 
 
 def _row(r: Any) -> HandoffRow:
-    handoff, ai_session, escalated_by_name, claimed_by_name = r
-    return HandoffRow(
-        handoff,
-        ai_session.title,
-        ai_session.customer,
-        ai_session.asset,
-        escalated_by_name,
-        claimed_by_name,
-        ai_session,
-    )
+    if len(r) == 4:
+        handoff, ai_session, escalated_by_name, claimed_by_name = r
+        return HandoffRow(
+            handoff,
+            ai_session.title,
+            ai_session.customer,
+            ai_session.asset,
+            escalated_by_name,
+            claimed_by_name,
+            ai_session,
+        )
+    return HandoffRow(r[0], r[1], r[2], r[3], r[4], r[5])
 
 
 async def add(session: AsyncSession, handoff: Handoff) -> Handoff:
@@ -89,7 +96,7 @@ async def reload(session: AsyncSession, tenant: Tenant, handoff_id: str) -> Hand
 
 
 async def get_row(session: AsyncSession, tenant: Tenant, handoff_id: str) -> HandoffRow | None:
-    stmt = _rows_stmt(tenant).where(Handoff.id == handoff_id)
+    stmt = _rows_stmt(tenant, with_session=True).where(Handoff.id == handoff_id)
     r = (await session.execute(stmt.execution_options(populate_existing=True))).first()
     return _row(r) if r is not None else None
 

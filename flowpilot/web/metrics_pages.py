@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.analytics import chart, report, service
+from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
 from flowpilot.db import SessionDep
 from flowpilot.errors import Invalid
@@ -28,10 +29,16 @@ _DURATION = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d+)?)$")
 
 
 async def stat_card_context(
-    session: AsyncSession, *, tenant: Tenant, now: datetime, days: int = 30
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    now: datetime,
+    days: int = 30,
+    stats: EscalationStats | None = None,
 ) -> dict[str, Any]:
     """What ``analytics/_stat_card.html`` shows, pre-formatted (pass as ``analytics_card``)."""
-    stats = await service.escalation_stats(session, tenant=tenant, days=days, now=now)
+    if stats is None:
+        stats = await service.escalation_stats(session, tenant=tenant, days=days, now=now)
     ttfa = stats.time_to_first_action
     return {
         "days": days,
@@ -93,7 +100,9 @@ async def _page(
         weeks=weeks,
         chart=chart.build(weeks),
         baseline=baseline,
-        analytics_card=await stat_card_context(session, tenant=actor, now=now, days=days),
+        analytics_card=await stat_card_context(
+            session, tenant=actor, now=now, days=days, stats=stats
+        ),
         fmt=report.duration,
         error=error,
         form=form or {},

@@ -203,3 +203,26 @@ async def test_accounts_never_see_each_other(client, factory, db, clock):
     assert (body_a["n_escalated"], body_a["n_with_action"]) == (3, 3)
     assert body_a["time_to_claim"]["p90_seconds"] == 50.0
     assert body_a["time_to_first_action"]["median_seconds"] == 10.0
+
+
+async def test_weekly_medians(factory, db, clock):
+    team = await factory.team()
+    eng = team["eng"]
+    now = clock.now()
+    tl = Timeline(db, team["tech"], now - timedelta(days=3))  # this week
+    tl.escalation(created=0, claimed=100, claimer=eng, steps=[(110, eng)])
+    tl.escalation(created=500, claimed=800, claimer=eng, steps=[(830, eng)])
+    tl.t0 = now - timedelta(days=7 * 11 + 1)  # the oldest of the 12 weeks
+    tl.escalation(created=0, claimed=40, claimer=eng)
+    tl.t0 = now - timedelta(days=7 * 12 + 1)  # before the chart
+    tl.escalation(created=0, claimed=999, claimer=eng)
+    await tl.save()
+    async with db() as session:
+        weeks = await service.weekly_medians(session, tenant=eng, now=now)
+    assert len(weeks) == 12
+    assert weeks[-1].end == now and weeks[0].start == now - timedelta(weeks=12)
+    assert (weeks[-1].n_escalated, weeks[-1].median_time_to_claim) == (2, 200.0)
+    assert weeks[-1].median_time_to_first_action == 20.0
+    assert (weeks[0].n_escalated, weeks[0].median_time_to_claim) == (1, 40.0)
+    assert weeks[0].median_time_to_first_action is None
+    assert all(w.n_escalated == 0 and w.median_time_to_claim is None for w in weeks[1:-1])

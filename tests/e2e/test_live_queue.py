@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.e2e.conftest import LiveServer, PageAs
 from tests.factories import Factory, TestUser
@@ -87,3 +88,28 @@ async def test_claimed_card_leaves_the_open_queue_and_hidden_tab_title_flashes(
 
     await _api(live_server, team["eng"], "POST", f"/api/v1/handoffs/{handoff['id']}/claim")
     await expect(card).to_have_count(0, timeout=2_000)
+
+
+async def test_escalation_made_before_the_stream_opened_is_not_missed(
+    live_server: LiveServer, page_as: PageAs, factory: Factory
+) -> None:
+    """The page renders, then an escalation lands, then the stream subscribes: still shown."""
+    team = await factory.team()
+    page = await page_as(team["eng"])
+    release = asyncio.Event()
+
+    async def hold_stream(route: Route) -> None:
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/api/v1/handoffs/stream*", hold_stream)
+    await page.goto("/escalations")
+    handoff = await _escalate(live_server, team["tech"], "Freezer warm", "Alarm at -5C")
+    card = page.locator(f"#handoff-{handoff['id']}")
+    await expect(card).to_have_count(0)  # not on the page that was rendered before it
+    release.set()
+    await expect(page.locator("#queue-live-status")).to_have_attribute(
+        "data-state", "live", timeout=10_000
+    )
+    await expect(card).to_be_visible(timeout=2_000)
+    await expect(card.locator('[data-field="reason"]')).to_have_text("Alarm at -5C")

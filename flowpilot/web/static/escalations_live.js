@@ -173,8 +173,11 @@ function removeCard(card) {
   }, ANIMATION_MS);
 }
 
+const touched = new Set(); // handoffs an event has updated since the page loaded
+
 function apply(type, h) {
   if (!h || !h.id) return;
+  touched.add(h.id);
   const existing = document.getElementById(`handoff-${h.id}`);
   if (matchesFilter(h.status)) {
     if (existing) {
@@ -198,12 +201,38 @@ function apply(type, h) {
   if (type === "handoff.created") flashTitle();
 }
 
+// The page was rendered a moment before the stream subscribed: an escalation made in between is
+// in neither. When a stream opens before any event id is known, add such cards (events win).
+async function reconcile() {
+  const filter = queue.dataset.statusFilter || "open";
+  let body;
+  try {
+    const response = await fetch(`/api/v1/handoffs/queue?status=${encodeURIComponent(filter)}`, {
+      credentials: "same-origin",
+      headers: { accept: "application/json" },
+    });
+    if (!response.ok) return;
+    body = await response.json();
+  } catch {
+    return;
+  }
+  const newestFirst = body.items || [];
+  for (const h of [...newestFirst].reverse()) {
+    if (touched.has(h.id) || document.getElementById(`handoff-${h.id}`)) continue;
+    if (!matchesFilter(h.status)) continue;
+    const card = newCard(h);
+    queue.insertBefore(card, queue.firstElementChild);
+  }
+  updateEmptyState();
+}
+
 // --- the stream -----------------------------------------------------------------------------
 
 let source = null;
 let lastEventId = null;
 let attempts = 0;
 let retryTimer = null;
+const paged = new URLSearchParams(window.location.search).has("cursor");
 
 function onEvent(event) {
   const id = Number(event.lastEventId);
@@ -248,6 +277,8 @@ function connect() {
   source.addEventListener("open", () => {
     attempts = 0;
     showConnection("live");
+    // With no event id yet there is nothing to replay from: compare with the queue instead.
+    if (lastEventId === null && !paged) reconcile();
   });
   EVENT_TYPES.forEach((type) => source.addEventListener(type, onEvent));
   source.addEventListener("resync", onResync);

@@ -1,0 +1,55 @@
+"""PostgreSQL: one account's event ids commit in id order (consumers dedupe by "id <= last")."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flowpilot.clock import FrozenClock
+from flowpilot.events import service as events_service
+from tests.events.conftest import Tenant
+from tests.factories import Factory
+
+
+async def _append(session: AsyncSession, account_id: str, clock: FrozenClock) -> int:
+    event = await events_service.append(
+        session, tenant=Tenant(account_id), type="handoff.created", payload={},
+        now=clock.now(), bus=None,
+    )  # fmt: skip
+    return event.id
+
+
+async def test_second_writer_of_an_account_waits_for_the_first_to_commit(
+    db: async_sessionmaker[AsyncSession], factory: Factory, clock: FrozenClock, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises all writers itself (BEGIN IMMEDIATE)")
+    account = await factory.account()
+    other = await factory.account()
+    async with db() as first, db() as second, db() as third, db() as observer:
+        first_id = await _append(first, account.id, clock)
+        # Another account is not held up.
+        other_id = await _append(third, other.id, clock)
+        await third.commit()
+        waiting = asyncio.create_task(_append(second, account.id, clock))
+        for _ in range(500):
+            blocked = (
+                await observer.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                )
+            ).scalar_one()
+            await observer.rollback()
+            if blocked:
+                break
+            await asyncio.sleep(0.01)  # polling the server's lock table, not an app timer
+        assert blocked == 1, "the second writer of the same account did not wait"
+        assert not waiting.done()
+        await first.commit()
+        second_id = await asyncio.wait_for(waiting, 10)
+        await second.commit()
+    assert first_id < second_id and other_id != second_id
