@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from flowpilot.assistant.provider import build_provider
 from flowpilot.auth.deps import CurrentUser, SeniorUser
 from flowpilot.db import SessionDep
 from flowpilot.handoffs import service
@@ -65,8 +66,16 @@ async def queue(
 
 
 @router.get("/handoffs/{handoff_id}", response_model=HandoffDetail)
-async def get_handoff(handoff_id: str, actor: CurrentUser, session: SessionDep) -> HandoffDetail:
-    data = await service.detail(session, actor=actor, handoff_id=handoff_id)
+async def get_handoff(
+    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request
+) -> HandoffDetail:
+    data = await service.detail(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        provider=build_provider(request.app.state.settings),
+        now=request.app.state.clock.now(),
+    )
     return HandoffDetail(
         **service.to_out(data.row).model_dump(), context=data.context, timeline=data.timeline
     )

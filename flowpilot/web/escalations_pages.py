@@ -8,6 +8,7 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.assistant.provider import build_provider
 from flowpilot.auth.deps import CurrentUser, SeniorUser
 from flowpilot.auth.service import Actor
 from flowpilot.db import SessionDep
@@ -60,7 +61,13 @@ async def context_page(
     session: SessionDep,
     claimed: bool = Query(False),
 ) -> HTMLResponse:
-    data = await handoffs_service.detail(session, actor=actor, handoff_id=handoff_id)
+    data = await handoffs_service.detail(
+        session,
+        actor=actor,
+        handoff_id=handoff_id,
+        provider=build_provider(request.app.state.settings),
+        now=request.app.state.clock.now(),
+    )
     return render(
         request,
         "escalations/context.html",
