@@ -61,11 +61,10 @@ def backend() -> str:
     return "postgresql" if POSTGRES_URL else "sqlite"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """This worker's own database, migrated once (never rebuilt per test)."""
+def provision_database(tmp_path_factory: pytest.TempPathFactory, suffix: str = "") -> Iterator[str]:
+    """Create a database for this worker (named with ``suffix``), migrate once, drop at the end."""
     if POSTGRES_URL:
-        name = f"fp_test_{_worker()}_{RUN_ID}"
+        name = f"fp_test_{_worker()}_{RUN_ID}{suffix}"
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
         url = _pg_url(name)
@@ -73,10 +72,16 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
-        path = tmp_path_factory.mktemp("db") / f"fp_{_worker()}.db"
+        path = tmp_path_factory.mktemp("db") / f"fp_{_worker()}{suffix}.db"
         url = f"sqlite+aiosqlite:///{path}"
         upgrade(url)
         yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This worker's own database, migrated once (never rebuilt per test)."""
+    yield from provision_database(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

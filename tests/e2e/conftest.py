@@ -12,6 +12,10 @@ Fixtures
   server (``await page.goto("/sessions")``). ``await page_as(None)`` gives a logged-out page.
   Contexts are closed after the test.
 
+The browser tests get their OWN database and Redis prefix (``database_url`` and ``redis_prefix``
+are overridden below): the live server runs the dispatcher, relay and escalation chain, which
+must never take rows from the other tests that share this xdist worker.
+
 Every test here is marked ``e2e``. When a test fails, every open page is saved to
 ``test-artifacts/<test name>[-N].png`` (with its browser console log as ``.console.txt``) and the
 tail of the server log is attached to the report.
@@ -37,6 +41,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from tests.conftest import provision_database
 from tests.factories import Factory, TestUser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +134,17 @@ def _stop(server: LiveServer) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The browser tests' own database on this worker (see the module docstring)."""
+    yield from provision_database(tmp_path_factory, "_e2e")
+
+
+@pytest.fixture(scope="session")
+def redis_prefix(redis_prefix: str) -> str:
+    return f"{redis_prefix}:e2e"
 
 
 @pytest.fixture(scope="session")

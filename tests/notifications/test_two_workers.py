@@ -79,11 +79,13 @@ async def test_two_workers_send_each_of_500_deliveries_exactly_once(
             await e.dispose()
 
     sends = Counter(m.delivery_id for m in smtp_server.messages)
+    final = await deliveries(db)
+    not_sent = Counter((d.status, d.last_error) for d in final if d.status != "sent")
+    assert not not_sent, not_sent
     assert sum(sends.values()) == 500
     assert set(sends) == {d.id for d in planned}
     assert max(sends.values()) == 1
     assert sum(taken) == 500
     if backend == "postgresql":
         assert all(n > 0 for n in taken), taken  # both really worked
-    final = await deliveries(db)
     assert all(d.status == "sent" and d.attempts == 1 for d in final)
