@@ -28,23 +28,18 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from tests import servers
 from tests.conftest import provision_database
 from tests.factories import Factory, TestUser
+from tests.servers import ROOT, LiveServer
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,7 +52,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 COOKIE_NAME = "flowpilot_session"
-STARTUP_TIMEOUT_SECONDS = 60.0
 # Generous waits: the suite shares two cores with parallel workers and Argon2 logins. A
 # waiting assertion returns as soon as it holds, so this only bounds how long a failure takes.
 EXPECT_TIMEOUT_MS = 15_000
@@ -83,59 +77,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@dataclass
-class LiveServer:
-    url: str
-    port: int
-    log_path: Path
-    mailbox_dir: Path
-    process: subprocess.Popen[bytes] = field(repr=False)
-
-    def log_tail(self, max_chars: int = 8000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-max_chars:]
-        except OSError:
-            return ""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(server: LiveServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            response = httpx.get(f"{server.url}/readyz", timeout=2.0)
-            if response.status_code == 200:
-                return
-            last = f"{response.status_code} {response.text}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.1)  # polling a subprocess's readiness, not waiting for an app timer
-    _stop(server)
-    pytest.fail(
-        f"live server did not become ready (last: {last}; exit code {server.process.poll()})\n"
-        f"--- server log ---\n{server.log_tail()}",
-        pytrace=False,
-    )
-
-
-def _stop(server: LiveServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The browser tests' own database on this worker (see the module docstring)."""
@@ -152,52 +93,16 @@ def live_server(
     database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """A real FlowPilot server process on a free loopback port, for this xdist worker."""
-    work = tmp_path_factory.mktemp("live_server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
+    settings = {
         "FLOWPILOT_DATABASE_URL": database_url,
         "FLOWPILOT_REDIS_PREFIX": redis_prefix,
         "FLOWPILOT_RUN_WORKERS": "true",
-        "FLOWPILOT_MAILBOX_DIR": str(work / "mailbox"),
-        "FLOWPILOT_SECRET_KEY": "test",
-        "FLOWPILOT_BASE_URL": url,
-        "PYTHONUNBUFFERED": "1",
     }
-    env.pop("FLOWPILOT_SMTP_URL", None)
     redis_url = os.environ.get("FLOWPILOT_TEST_REDIS_URL")
     if redis_url:
-        env["FLOWPILOT_REDIS_URL"] = redis_url
-    else:
-        env.pop("FLOWPILOT_REDIS_URL", None)
-    log_path = work / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "flowpilot.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(url, port, log_path, work / "mailbox", process)
-    _wait_ready(server)
-    try:
+        settings["FLOWPILOT_REDIS_URL"] = redis_url
+    with servers.running((tmp_path_factory.mktemp("live_server"), settings)) as (server,):
         yield server
-    finally:
-        _stop(server)
 
 
 @pytest.fixture(scope="session")

@@ -3,17 +3,16 @@ FLOWPILOT_LLM_BASE_URL points at a real OpenAI-compatible server on loopback."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.async_api import expect
 
+from tests import servers
 from tests.assistant.llm_server import LlmServer, serve
-from tests.e2e.conftest import ROOT, LiveServer, PageAs, _free_port, _stop, _wait_ready
+from tests.e2e.conftest import PageAs
 from tests.factories import Factory
+from tests.servers import LiveServer
 
 
 @pytest.fixture(scope="module")
@@ -26,36 +25,16 @@ def model_server(
     database_url: str, llm: LlmServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """A second FlowPilot process on this worker's database, configured for the model."""
-    work = tmp_path_factory.mktemp("model_server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
+    settings = {
         "FLOWPILOT_DATABASE_URL": database_url,
         "FLOWPILOT_RUN_WORKERS": "false",
-        "FLOWPILOT_MAILBOX_DIR": str(work / "mailbox"),
-        "FLOWPILOT_SECRET_KEY": "test",
-        "FLOWPILOT_BASE_URL": url,
         "FLOWPILOT_LLM_BASE_URL": llm.url,
         "FLOWPILOT_LLM_API_KEY": "k-e2e",
         "FLOWPILOT_LLM_MODEL": "normal",
         "FLOWPILOT_LLM_TIMEOUT_SECONDS": "1.0",
     }
-    for key in ("FLOWPILOT_SMTP_URL", "FLOWPILOT_REDIS_URL"):
-        env.pop(key, None)
-    log_path = work / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "flowpilot.app:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = LiveServer(url, port, log_path, work / "mailbox", process)
-    _wait_ready(server)
-    try:
+    with servers.running((tmp_path_factory.mktemp("model_server"), settings)) as (server,):
         yield server
-    finally:
-        _stop(server)
 
 
 async def test_model_answer_streams_and_errors_are_shown_on_the_page(

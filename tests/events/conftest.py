@@ -10,7 +10,6 @@ which also lets a test reach the app's bus and swap in a ``ManualTicker``.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from flowpilot.events.redis_bus import RedisBus
 from flowpilot.events.ticker import Ticker
 from flowpilot.models import Event
 from tests.conftest import REDIS_URL
+from tests.servers import free_port
 
 BUS_KINDS = ["memory", "redis"] if REDIS_URL else ["memory"]
 
@@ -106,12 +106,6 @@ async def emit(
         return event
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class SSEServer:
     url: str
@@ -124,7 +118,7 @@ class SSEServer:
 
 @pytest.fixture
 async def sse_server(app: FastAPI) -> AsyncIterator[SSEServer]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -6,11 +6,6 @@ with FLOWPILOT_TEST_POSTGRES_URL as well, both processes share this worker's Pos
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,85 +14,25 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import servers
 from tests.conftest import REDIS_URL
 from tests.events.sse_client import SSEReader
 from tests.factories import Factory, TestUser
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(env: dict[str, str], log: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "flowpilot.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return f"http://127.0.0.1:{port}", proc
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # polling a subprocess's start-up, not an app timer
-    pytest.fail(f"server {url} did not start:\n{log.read_text(errors='replace')[-4000:]}")
 
 
 @pytest.fixture
 def replicas(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[list[str]]:
     assert REDIS_URL
-    env = {
-        **os.environ,
+    settings = {
         "FLOWPILOT_DATABASE_URL": database_url,
         "FLOWPILOT_REDIS_URL": REDIS_URL,
         "FLOWPILOT_REDIS_PREFIX": f"{redis_prefix}:replicas:{uuid.uuid4().hex[:6]}",
         "FLOWPILOT_RUN_WORKERS": "false",
-        "FLOWPILOT_MAILBOX_DIR": str(tmp_path / "mailbox"),
-        "FLOWPILOT_SECRET_KEY": "test",
-        "PYTHONUNBUFFERED": "1",
     }
-    env.pop("FLOWPILOT_SMTP_URL", None)
-    started = [_start(env, tmp_path / f"server-{n}.log") for n in ("a", "b")]
-    try:
-        for n, (url, proc) in zip(("a", "b"), started, strict=True):
-            _wait_ready(url, proc, tmp_path / f"server-{n}.log")
-        yield [url for url, _ in started]
-    finally:
-        for _, proc in started:
-            proc.terminate()
-        for _, proc in started:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with servers.running((tmp_path / "a", settings), (tmp_path / "b", settings)) as started:
+        yield [server.url for server in started]
 
 
 async def _call(url: str, user: TestUser, method: str, path: str, **kw: Any) -> Any:
