@@ -31,6 +31,13 @@ class Handoff(Base):
         Index("ix_handoffs_account_id_created_at", "account_id", "created_at"),
         Index("ix_handoffs_account_id_status_created_at", "account_id", "status", "created_at"),
         Index("ix_handoffs_account_id_claimed_at", "account_id", "claimed_at"),
+        # The escalation chain scans every account's still-open handoffs by age.
+        Index(
+            "ix_handoffs_open_created_at",
+            "created_at",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -227,6 +227,13 @@ def upgrade() -> None:
             sqlite_where=sa.text("status IN ('open', 'claimed')"),
             postgresql_where=sa.text("status IN ('open', 'claimed')"),
         )
+        batch_op.create_index(
+            "ix_handoffs_open_created_at",
+            ["created_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        )
 
     op.create_table(
         "steps",
@@ -410,6 +417,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_handoffs_account_id_status_created_at")
         batch_op.drop_index("ix_handoffs_account_id_created_at")
         batch_op.drop_index("ix_handoffs_account_id_claimed_at")
+        batch_op.drop_index("ix_handoffs_open_created_at")
 
     op.drop_table("handoffs")
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
