@@ -11,6 +11,7 @@ from flowpilot.accounts import service as accounts
 from flowpilot.accounts.service import AccountRef
 from flowpilot.ai_sessions import service as sessions
 from flowpilot.auth.service import Actor
+from flowpilot.handoffs import service as handoffs
 from flowpilot.models import User
 
 DEMO_PASSWORD = "flowpilot-demo"
@@ -106,6 +107,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
             "C:\\Windows\\System32\\spool\\PRINTERS, then restarted the spooler.",
         ),
     ]
+    first_open: str | None = None
     for title, problem, customer, asset, env, steps, resolution in examples:
         ai_session = await sessions.open_session(
             session,
@@ -125,4 +127,18 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
             await sessions.resolve_session(
                 session, actor=actor, session_id=ai_session.id, resolution=resolution, now=now
             )
+        elif first_open is None:
+            first_open = ai_session.id
+    if first_open is not None:
+        # One open escalation, so an engineer's queue shows a card right away. The bus is not
+        # running here: the relay publishes the event when the server starts.
+        await handoffs.escalate(
+            session,
+            actor=actor,
+            session_id=first_open,
+            reason="Tried power-cycle and cabling; queue still offline. Customer waiting on site.",
+            urgency="high",
+            now=now,
+            bus=None,
+        )
     return account.id
