@@ -3,8 +3,10 @@
 Creates a fresh database (default ``fp_bench_claims``), migrates it, measures, prints a Markdown
 table and drops the database. Everything runs in-process through the **service layer**
 (``flowpilot.handoffs.service``), one DB session and transaction per call, exactly as a request
-does (without HTTP parsing and auth): claim = conditional UPDATE + reload + re-assign the
-AI session + append the audit event + commit (+ publish to the in-process bus after commit).
+does (without HTTP parsing and auth): claim = conditional UPDATE ... RETURNING (no reload) +
+re-assign the AI session + append the audit event + commit (+ publish to the in-process bus
+after commit; the "mark published" write is batched in the background, see events/marks.py).
+Each path first claims ``--warmup`` handoffs untimed (connections, statement caches).
 
     .venv/bin/python -m bench.claims [--pg postgresql://postgres@127.0.0.1:5432/postgres]
         [--handoffs 1000] [--claimers 4] [--workers 16] [--queue-rows 100000] [--samples 400]
@@ -31,6 +33,7 @@ from bench.claims_seed import bulk_handoffs, seed_people
 from flowpilot.auth.service import Actor
 from flowpilot.db import commit, make_engine, make_sessionmaker
 from flowpilot.errors import Conflict
+from flowpilot.events import marks
 from flowpilot.events.memory import MemoryBus
 from flowpilot.handoffs import service
 from flowpilot.migrate import upgrade
@@ -224,6 +227,13 @@ async def main() -> None:
     )
     parser.add_argument("--claimers", type=int, default=4, help="concurrent claimers per handoff")
     parser.add_argument("--workers", type=int, default=16, help="claims in flight at once")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=64,
+        help="handoffs claimed (not timed) through each path first: opens its connections,"
+        " fills statement caches, so the first path measured is not the only cold one",
+    )
     parser.add_argument("--queue-rows", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--keep", action="store_true", help="keep the database (to inspect)")
@@ -252,7 +262,7 @@ async def main() -> None:
                 engine,
                 claim_people[0],
                 claim_people[1:],
-                3 * args.handoffs,
+                3 * args.handoffs + 3 * args.warmup,
                 now - timedelta(hours=2),
                 statuses=("open",),
             )
@@ -260,8 +270,18 @@ async def main() -> None:
                 await conn.execute(text("ANALYZE"))
             load_s = time.perf_counter() - t0
             seniors = claim_people[1:]
+            warm_ids = claim_ids[3 * args.handoffs :]
+
+            async def warm_up(attempt: Attempt, k: int) -> None:
+                ids = warm_ids[k * args.warmup : (k + 1) * args.warmup]
+                if ids:
+                    await bench_claims(
+                        attempt, ids, seniors, claimers=args.claimers, workers=args.workers
+                    )
+
+            await warm_up(service_attempt(maker, bus, now), 0)
             claims = {
-                "service layer (ORM, as the API)": await bench_claims(
+                "service layer (as the API)": await bench_claims(
                     service_attempt(maker, bus, now),
                     claim_ids[: args.handoffs],
                     seniors,
@@ -269,17 +289,19 @@ async def main() -> None:
                     workers=args.workers,
                 ),
             }
+            await warm_up(service_attempt(maker, None, now), 2)
             claims[
                 "service layer, no bus (skips after-commit publish + mark)"
             ] = await bench_claims(
                 service_attempt(maker, None, now),
-                claim_ids[2 * args.handoffs :],
+                claim_ids[2 * args.handoffs : 3 * args.handoffs],
                 seniors,
                 claimers=args.claimers,
                 workers=args.workers,
             )
             pool = await asyncpg.create_pool(dsn, min_size=args.workers, max_size=args.workers)
             try:
+                await warm_up(sql_attempt(pool, now), 1)
                 claims["same transaction, raw SQL (asyncpg)"] = await bench_claims(
                     sql_attempt(pool, now),
                     claim_ids[args.handoffs : 2 * args.handoffs],
@@ -291,6 +313,7 @@ async def main() -> None:
                 await pool.close()
             queue = await bench_queue(maker, big_people[1], args.samples)
         finally:
+            await marks.flush(engine)
             await bus.stop()
             await engine.dispose()
     finally:

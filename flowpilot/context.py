@@ -126,5 +126,8 @@ async def stop(ctx: AppContext) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     ctx.tasks.clear()
+    from flowpilot.events import marks
+
+    await marks.flush(ctx.engine)  # pending "mark published" batches, before dispose
     await ctx.bus.stop()
     await ctx.engine.dispose()

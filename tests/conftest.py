@@ -27,6 +27,7 @@ from flowpilot.app import create_app
 from flowpilot.clock import FrozenClock
 from flowpilot.config import Settings
 from flowpilot.db import Base, make_engine, make_sessionmaker
+from flowpilot.events import marks
 from flowpilot.migrate import upgrade
 from tests.factories import Factory
 
@@ -131,6 +132,7 @@ async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession
     try:
         yield make_sessionmaker(engine)
     finally:
+        await marks.flush(engine)  # batched "mark published" writes still queued
         await engine.dispose()
         await truncate_all(database_url)
 

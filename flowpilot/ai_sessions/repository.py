@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.models import AiSession, Handoff, Step, User
@@ -15,6 +18,29 @@ from flowpilot.tenancy import Tenant, get_scoped, select_scoped
 async def add(session: AsyncSession, obj: AiSession | Step) -> None:
     session.add(obj)
     await session.flush()
+
+
+@cache
+def _set_assignee_stmt() -> Any:
+    return (
+        update(AiSession)
+        .where(AiSession.id == bindparam("p_id"), AiSession.account_id == bindparam("p_account"))
+        .values(assignee_id=bindparam("p_assignee"), updated_at=bindparam("p_now"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_assignee(
+    session: AsyncSession, tenant: Tenant, session_id: str, *, assignee_id: str, now: datetime
+) -> None:
+    """One Core UPDATE built once (no load, no flush): the claim's hot path."""
+    params = {
+        "p_id": session_id,
+        "p_account": tenant.account_id,
+        "p_assignee": assignee_id,
+        "p_now": now,
+    }
+    await session.execute(_set_assignee_stmt(), params)
 
 
 async def get_session(

@@ -159,6 +159,13 @@ async def assign(
     await session.flush()
 
 
+async def assign_by_id(
+    session: AsyncSession, *, tenant: Tenant, session_id: str, assignee_id: str, now: datetime
+) -> None:
+    """Re-assign a session of the tenant by id, without loading it."""
+    await repo.set_assignee(session, tenant, session_id, assignee_id=assignee_id, now=now)
+
+
 async def resolve_session(
     session: AsyncSession, *, actor: Actor, session_id: str, resolution: str, now: datetime
 ) -> AiSession:

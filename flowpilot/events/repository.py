@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import insert as insert_stmt
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flowpilot.models import Event, User
 from flowpilot.tenancy import Tenant, scoped
 
+_events = cast(Table, Event.__table__)
+# Built once: statement construction is a measurable share of a short transaction.
+_INSERT = insert_stmt(_events).returning(_events.c.id)
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_MARK = (
+    update(_events)
+    .where(_events.c.id.in_(bindparam("ids", expanding=True)), _events.c.published_at.is_(None))
+    .values(published_at=bindparam("now"))
+)
 
-async def add(session: AsyncSession, event: Event) -> Event:
-    session.add(event)
-    await session.flush()
-    return event
+
+async def insert(session: AsyncSession, values: dict[str, Any]) -> int:
+    """One Core INSERT ... RETURNING id (no ORM unit of work on the hot path)."""
+    if session.new:
+        await session.flush()  # rows the event may reference (autoflush is off)
+    return int((await session.execute(_INSERT, values)).scalar_one())
 
 
 async def timeline(
@@ -48,17 +61,13 @@ async def lock_account_log(session: AsyncSession, account_id: str) -> None:
     makes an account's event ids commit in id order. SQLite already serialises writers.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"events:{account_id}"}
-        )
+        await session.execute(_LOCK, {"key": f"events:{account_id}"})
 
 
-async def mark_published(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> None:
-    await session.execute(
-        update(Event)
-        .where(Event.id.in_(list(ids)), Event.published_at.is_(None))
-        .values(published_at=now)
-    )
+async def mark_published(
+    session: AsyncSession | AsyncConnection, ids: Sequence[int], *, now: datetime
+) -> None:
+    await session.execute(_MARK, {"ids": list(ids), "now": now})
 
 
 async def unpublished(session: AsyncSession, *, before: datetime, limit: int) -> Sequence[Event]:

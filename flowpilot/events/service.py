@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from flowpilot.db import after_commit
+from flowpilot.events import marks
 from flowpilot.events import repository as repo
 from flowpilot.events.bus import Bus, BusEvent
 from flowpilot.models import Event
@@ -29,9 +30,16 @@ def to_bus_event(event: Event, *, relayed: bool = False) -> BusEvent:
 
 
 async def publish_and_mark(
-    bus: Bus, bind: AsyncEngine, events: Sequence[BusEvent], *, now: datetime
+    bus: Bus,
+    bind: AsyncEngine,
+    events: Sequence[BusEvent],
+    *,
+    now: datetime,
+    batched: bool = False,
 ) -> bool:
     """Publish committed events, then mark them published in a short transaction of its own.
+
+    ``batched``: queue the mark for this engine's batched marker instead (see ``marks``).
 
     Never raises: whatever fails here stays ``published_at IS NULL`` and the relay retries it
     (a publish that worked but was not marked is published twice; consumers dedupe by id).
@@ -42,10 +50,12 @@ async def publish_and_mark(
     except Exception:
         log.exception("publishing events %s failed; the relay will retry", [e.id for e in events])
         return False
+    if batched:
+        marks.marker(bind).mark([e.id for e in events], now=now)
+        return True
     try:
-        async with AsyncSession(bind, expire_on_commit=False) as session:
-            await repo.mark_published(session, [e.id for e in events], now=now)
-            await session.commit()
+        async with bind.begin() as conn:
+            await repo.mark_published(conn, [e.id for e in events], now=now)
     except Exception:
         log.exception("marking events %s published failed", [e.id for e in events])
         return False
@@ -70,24 +80,23 @@ async def append(
     (``published_at`` stays NULL until then). Consumers dedupe by event id.
     """
     await repo.lock_account_log(session, tenant.account_id)
-    event = await repo.add(
-        session,
-        Event(
-            account_id=tenant.account_id,
-            type=type,
-            handoff_id=handoff_id,
-            session_id=session_id,
-            actor_id=actor_id,
-            payload=payload,
-            created_at=now,
-        ),
-    )
+    values: dict[str, Any] = {
+        "account_id": tenant.account_id,
+        "type": type,
+        "handoff_id": handoff_id,
+        "session_id": session_id,
+        "actor_id": actor_id,
+        "payload": payload,
+        "created_at": now,
+    }
+    # A detached snapshot of the inserted row (callers read it; it is not in the session).
+    event = Event(id=await repo.insert(session, values), published_at=None, **values)
     bind = session.bind
     if bus is not None and isinstance(bind, AsyncEngine):
         bus_event = to_bus_event(event)
 
         async def _publish() -> None:
-            await publish_and_mark(bus, bind, [bus_event], now=now)
+            await publish_and_mark(bus, bind, [bus_event], now=now, batched=True)
 
         after_commit(session, _publish)
     return event

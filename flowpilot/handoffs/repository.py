@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -110,33 +109,92 @@ async def live_for_session(
     return (await session.execute(stmt)).scalars().first()
 
 
+def _name_of(user_id: Any) -> Any:
+    return select(User.name).where(User.id == user_id).scalar_subquery()
+
+
+def _session_col(column: Any, session_id: Any) -> Any:
+    return select(column).where(AiSession.id == session_id).scalar_subquery()
+
+
+@cache
+def _claim_stmt() -> Any:
+    # One statement decides the winner AND returns what the answer and the event need, so the
+    # winner does not reload: the handoff's columns plus its session's display columns and
+    # both names as scalar subqueries (SQLite's RETURNING cannot name an UPDATE ... FROM table).
+    h = cast(Table, Handoff.__table__)
+    return (
+        update(h)
+        .where(
+            h.c.id == bindparam("p_handoff_id"),
+            h.c.account_id == bindparam("p_account_id"),
+            h.c.status == "open",
+        )
+        .values(
+            status="claimed",
+            claimed_by_id=bindparam("p_claimer_id"),
+            claimed_at=bindparam("p_now"),
+            updated_at=bindparam("p_now"),
+        )
+        .returning(
+            *h.c,
+            _session_col(AiSession.title, h.c.session_id).label("title"),
+            _session_col(AiSession.customer, h.c.session_id).label("customer"),
+            _session_col(AiSession.asset, h.c.session_id).label("asset"),
+            _name_of(h.c.escalated_by_id).label("escalated_by_name"),
+            _name_of(h.c.claimed_by_id).label("claimed_by_name"),
+        )
+    )
+
+
 async def claim_if_open(
     session: AsyncSession, tenant: Tenant, *, handoff_id: str, claimer_id: str, now: datetime
-) -> bool:
-    """The atomic claim: one conditional UPDATE; True only for the single winner."""
-    stmt = (
-        update(Handoff)
-        .where(
-            Handoff.id == handoff_id,
-            Handoff.account_id == tenant.account_id,
-            Handoff.status == "open",
-        )
-        .values(status="claimed", claimed_by_id=claimer_id, claimed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
+) -> HandoffRow | None:
+    """The atomic claim: one conditional UPDATE; the claimed row only for the single winner."""
+    params = {
+        "p_handoff_id": handoff_id,
+        "p_account_id": tenant.account_id,
+        "p_claimer_id": claimer_id,
+        "p_now": now,
+    }
+    r = (await session.execute(_claim_stmt(), params)).first()
+    if r is None:
+        return None
+    m = r._mapping
+    # A transient snapshot of the row as this UPDATE left it (not added to the session). A copy
+    # of the row this session loaded earlier would now be stale: expire it so it reloads.
+    cached = session.identity_map.get(session.identity_key(Handoff, handoff_id))
+    if cached is not None:
+        session.expire(cached)
+    handoff = Handoff(**{c.key: m[c] for c in Handoff.__table__.c})
+    return HandoffRow(
+        handoff,
+        m["title"],
+        m["customer"],
+        m["asset"],
+        m["escalated_by_name"],
+        m["claimed_by_name"],
     )
-    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
-    return result.rowcount == 1
+
+
+@cache
+def _holder_stmt() -> Any:
+    # Built once (statement construction costs more than the query); the tenant filter is
+    # the bound account id, as ``scoped`` would add it.
+    return (
+        select(Handoff.status, Handoff.claimed_by_id, _claimer.name)
+        .outerjoin(_claimer, _claimer.id == Handoff.claimed_by_id)
+        .where(Handoff.id == bindparam("p_handoff_id"))
+        .where(Handoff.account_id == bindparam("p_account_id"))
+    )
 
 
 async def holder(
     session: AsyncSession, tenant: Tenant, handoff_id: str
 ) -> tuple[str, str | None, str | None] | None:
     """(status, claimed_by_id, claimer's name) of a handoff: what a refused claimer is told."""
-    base: Any = select(Handoff.status, Handoff.claimed_by_id, _claimer.name).outerjoin(
-        _claimer, _claimer.id == Handoff.claimed_by_id
-    )
-    stmt = scoped(base, Handoff, tenant).where(Handoff.id == handoff_id)
-    r = (await session.execute(stmt)).first()
+    params = {"p_handoff_id": handoff_id, "p_account_id": tenant.account_id}
+    r = (await session.execute(_holder_stmt(), params)).first()
     return (r[0], r[1], r[2]) if r is not None else None
 
 

@@ -181,10 +181,10 @@ async def claim(
 ) -> HandoffRow:
     """Atomically claim an open handoff; of simultaneous claimers exactly one wins."""
     _require_senior(actor, "claim")
-    won = await repo.claim_if_open(
+    row = await repo.claim_if_open(
         session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now
     )
-    if not won:
+    if row is None:
         found = await repo.holder(session, actor, handoff_id)
         if found is None:
             raise NotFound("handoff not found")
@@ -196,9 +196,9 @@ async def claim(
         raise Conflict(
             detail, status=status, claimed_by_id=claimed_by_id, claimed_by_name=claimed_by_name
         )
-    row = await _load_row(session, actor, handoff_id)
-    await ai_sessions_service.assign(
-        session, ai_session=_ai_session(row), assignee_id=actor.id, now=now
+    # The UPDATE returned everything the answer and the event need: no reload.
+    await ai_sessions_service.assign_by_id(
+        session, tenant=actor, session_id=row.handoff.session_id, assignee_id=actor.id, now=now
     )
     await _record(session, actor=actor, row=row, type="handoff.claimed", now=now, bus=bus)
     return row

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.clock import FrozenClock
+from flowpilot.events import marks
+from flowpilot.events import repository as events_repo
 from flowpilot.events import service as events_service
 from flowpilot.events.relay import relay_once
 from flowpilot.models import Event
@@ -33,7 +35,36 @@ async def test_commit_publishes_then_marks_published(
     event = await emit(db, account_id=account.id, bus=bus, now=clock.now())
     got = await asyncio.wait_for(sub.get(), 10)
     assert got.id == event.id  # type: ignore[union-attr]
+    await marks.flush(db.kw["bind"])  # the mark is batched (events.marks)
     assert await _published_at(db, event.id) is not None
+
+
+async def test_marks_are_batched_and_a_crash_before_the_batch_is_relayed(
+    db: async_sessionmaker[AsyncSession], factory: Factory, clock: FrozenClock, app: FastAPI
+) -> None:
+    """Published at once; marked later in one batch; unmarked rows are the relay's to redo."""
+    ctx = app.state.ctx
+    account = await factory.account()
+    sub = await ctx.bus.subscribe(account.id)
+    marker = marks.marker(db.kw["bind"])
+    marker.linger = 3600.0  # the batch is not written until flushed: a "crash" window
+    try:
+        ids = [
+            (await emit(db, account_id=account.id, bus=ctx.bus, now=clock.now())).id
+            for _ in range(3)
+        ]
+        assert [(await asyncio.wait_for(sub.get(), 10)).id for _ in range(3)] == ids  # type: ignore[union-attr]
+        assert [await _published_at(db, i) for i in ids] == [None, None, None]
+        # Had the process died now, the relay would publish them again (flagged relayed).
+        clock.advance(seconds=ctx.settings.relay_grace_seconds + 1)
+        async with db() as session:
+            pending = await events_repo.unpublished(session, before=clock.now(), limit=10)
+        assert [e.id for e in pending] == ids
+        await marker.flush()
+        assert all([await _published_at(db, i) is not None for i in ids])
+        assert await relay_once(ctx) == 0
+    finally:
+        marker.linger = marks.LINGER_SECONDS
 
 
 async def test_rolled_back_transaction_publishes_nothing(
