@@ -97,7 +97,12 @@ class RedisBus:
         """Connect (a set but unreachable Redis fails start-up loudly) and start the reader."""
         self._redis = Redis.from_url(self.url, decode_responses=True)
         # Its own pool: the reader's blocking XREAD never holds up a publish.
-        self._reader = Redis.from_url(self.url, decode_responses=True)
+        # The reader blocks in XREAD for block_ms; its socket timeout must outlast that block
+        # (redis-py's default of 5 s equals our default block, and a timeout there cost a
+        # reconnect and a back-off pause: a few hundred ms of delivery latency).
+        self._reader = Redis.from_url(
+            self.url, decode_responses=True, socket_timeout=self.block_ms / 1000 + 10
+        )
         await self._redis.ping()
         newest = await self._redis.xrevrange(self.feed_key, count=1)
         self._last_id = str(newest[0][0]) if newest else "0-0"
