@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.auth.passwords import hash_password
-from flowpilot.auth.service import hash_token
+from flowpilot.auth.service import Actor, hash_token
 from flowpilot.clock import Clock
 from flowpilot.models import Account, LoginSession, User
 
@@ -40,6 +40,20 @@ class TestUser:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def actor(self) -> Actor:
+        """This user as the caller of a service function (what a request would pass)."""
+        return Actor(
+            self.id,
+            self.account_id,
+            self.role,
+            self.email,
+            self.name,
+            "-",
+            self.csrf_token,
+            "bearer",
+        )
 
 
 class Factory:

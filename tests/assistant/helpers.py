@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.ai_sessions import service as sessions_service
+from flowpilot.handoffs import service as handoffs_service
 from flowpilot.models import AiSession, Handoff, Step
 from tests.factories import TestUser, add_step, open_session
 
@@ -52,21 +53,19 @@ async def handoff_row(
     reason: str = "Stuck after trying the usual fixes",
     urgency: str = "high",
 ) -> str:
-    """An open handoff row (the handoffs service is written separately)."""
+    """An open handoff, escalated through the handoffs service (``escalator`` owns the session)."""
     async with db() as session:
-        handoff = Handoff(
-            account_id=escalator.account_id,
+        row = await handoffs_service.escalate(
+            session,
+            actor=escalator.actor,
             session_id=session_id,
-            status="open",
             reason=reason,
             urgency=urgency,
-            escalated_by_id=escalator.id,
-            created_at=now,
-            updated_at=now,
+            now=now,
+            bus=None,
         )
-        session.add(handoff)
         await session.commit()
-        return handoff.id
+        return row.handoff.id
 
 
 async def steps_of(db: async_sessionmaker[AsyncSession], session_id: str) -> list[Step]:

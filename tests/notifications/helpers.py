@@ -1,39 +1,16 @@
-"""Helpers: escalate a session the way the handoffs service does (rows + event + deliveries)."""
+"""Helpers: escalate through the handoffs service, read deliveries and events back."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.events import service as events_service
-from flowpilot.models import AiSession, Delivery, Event, Handoff, User
-from flowpilot.notifications import service as notifications_service
+from flowpilot.handoffs import service as handoffs_service
+from flowpilot.models import Delivery, Event, Handoff, User
 from tests.factories import TestUser
-
-
-def handoff_payload(handoff: Handoff, ai_session: AiSession, escalator_name: str) -> dict[str, Any]:
-    return {
-        "id": handoff.id,
-        "session_id": handoff.session_id,
-        "account_id": handoff.account_id,
-        "status": handoff.status,
-        "reason": handoff.reason,
-        "urgency": handoff.urgency,
-        "escalated_by_id": handoff.escalated_by_id,
-        "claimed_by_id": None,
-        "created_at": handoff.created_at.isoformat(),
-        "claimed_at": None,
-        "resolved_at": None,
-        "session_title": ai_session.title,
-        "customer": ai_session.customer,
-        "asset": ai_session.asset,
-        "escalated_by_name": escalator_name,
-        "claimed_by_name": None,
-    }
 
 
 async def escalate_in(
@@ -45,35 +22,17 @@ async def escalate_in(
     urgency: str = "normal",
     reason: str = "Tried the usual; still offline",
 ) -> Handoff:
-    """Handoff row + handoff.created event + plan_deliveries in the caller's transaction."""
-    ai_session = (
-        await session.execute(select(AiSession).where(AiSession.id == session_id))
-    ).scalar_one()
-    handoff = Handoff(
-        account_id=owner.account_id,
+    """Escalate through the real handoffs service, in the caller's (uncommitted) transaction."""
+    row = await handoffs_service.escalate(
+        session,
+        actor=owner.actor,
         session_id=session_id,
-        status="open",
         reason=reason,
         urgency=urgency,
-        escalated_by_id=owner.id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(handoff)
-    await session.flush()
-    event = await events_service.append(
-        session,
-        tenant=owner,
-        type="handoff.created",
-        payload=handoff_payload(handoff, ai_session, owner.name),
         now=now,
         bus=None,
-        handoff_id=handoff.id,
-        session_id=session_id,
-        actor_id=owner.id,
     )
-    await notifications_service.plan_deliveries(session, handoff=handoff, event=event, now=now)
-    return handoff
+    return row.handoff
 
 
 async def escalate(

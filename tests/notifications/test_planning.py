@@ -133,13 +133,12 @@ async def test_rolled_back_escalation_through_the_escalate_service_plans_nothing
     db: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
-    from flowpilot.auth.service import Actor
     from flowpilot.handoffs import service as handoffs_service
 
     team = await factory.team()
     tech = team["tech"]
     ai = await open_session(client, tech)
-    actor = Actor(tech.id, tech.account_id, "technician", tech.email, tech.name, "-", "-", "bearer")
+    actor = tech.actor
     async with db() as session:
         await handoffs_service.escalate(
             session,
