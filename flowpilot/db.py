@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -117,8 +118,26 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", int(os.environ.get("FLOWPILOT_DB_POOL_SIZE", "10")))
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(database_url, **kwargs)
+    engine = create_async_engine(database_url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling without a round trip (instead of ``pool_pre_ping``).
+
+    SQLAlchemy's pre-ping on asyncpg is BEGIN + ``;`` + ROLLBACK: three round trips on every
+    checkout, ~40 % of a claim's. A connection the server closed (restart, idle kill,
+    ``pg_terminate_backend``) is already known closed to asyncpg once the event loop has read
+    the EOF, so a local check catches it; raising ``DisconnectionError`` makes the pool drop it
+    and hand out another (SQLAlchemy retries the checkout). A connection dropped silently (no
+    EOF) still fails its first statement, and SQLAlchemy then invalidates the pool.
+    """
+    driver = getattr(dbapi_conn, "driver_connection", None)
+    is_closed = getattr(driver, "is_closed", None)
+    if is_closed is not None and is_closed():
+        raise DisconnectionError("connection closed by the server")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,0 +1,57 @@
+"""Pooled PostgreSQL connections the server closed are replaced, not handed to a request.
+
+The pool does no per-checkout round trip (see ``flowpilot.db._refuse_closed_connection``), so
+this is the behaviour that replaces ``pool_pre_ping``: after PostgreSQL drops the app's
+connections (restart, idle kill, ``pg_terminate_backend``), the next request still succeeds.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from flowpilot.db import make_engine
+from tests.conftest import POSTGRES_URL, _pg_url
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL-only (server-side kill)")
+
+
+async def _kill_backends_of(database: str) -> None:
+    """Terminate every other connection to ``database`` and wait until they are gone."""
+    admin = make_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            others = "datname = :db AND pid <> pg_backend_pid()"
+            killed = (
+                await conn.execute(
+                    text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}"),
+                    {"db": database},
+                )
+            ).all()
+            assert killed, "the app had no open connection to kill"
+            for _ in range(500):
+                left = (
+                    await conn.execute(
+                        text(f"SELECT count(*) FROM pg_stat_activity WHERE {others}"),
+                        {"db": database},
+                    )
+                ).scalar_one()
+                if left == 0:
+                    return
+            raise AssertionError("terminated backends did not exit")
+    finally:
+        await admin.dispose()
+
+
+async def test_requests_succeed_after_the_database_drops_the_pools_connections(
+    app, client, factory, database_url
+):
+    admin = await factory.user(role="admin")
+    before = await client.get("/api/v1/users", headers=admin.headers)
+    assert before.status_code == 200, before.text
+
+    await _kill_backends_of(database_url.rpartition("/")[2])
+
+    after = await client.get("/api/v1/users", headers=admin.headers)
+    assert after.status_code == 200, after.text
+    assert after.json() == before.json()
