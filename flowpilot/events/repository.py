@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy import insert as insert_stmt
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -16,7 +16,27 @@ from flowpilot.tenancy import Tenant, scoped
 _events = cast(Table, Event.__table__)
 # Built once: statement construction is a measurable share of a short transaction.
 _INSERT = insert_stmt(_events).returning(_events.c.id)
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_COLUMNS = ("account_id", "type", "handoff_id", "session_id", "actor_id", "payload", "created_at")
+# PostgreSQL: serialise event-writing transactions of one account until they end. Ids come
+# from a sequence, so two concurrent transactions could commit ids out of order (11 visible and
+# streamed before 10); a consumer that dedupes by "id <= last seen" would then skip 10. The
+# transaction-scoped advisory lock, taken by the INSERT itself before its row gets an id and
+# held to COMMIT, makes an account's event ids commit in id order. (The lock sits in a FROM
+# subquery with a volatile function, which PostgreSQL never flattens into the outer query, so
+# it is evaluated before the row and its nextval().)
+_ACCOUNT_LOG_LOCK = select(
+    func.pg_advisory_xact_lock(func.hashtext(bindparam("lock_key"))).label("locked")
+).subquery("account_log_lock")
+_INSERT_LOCKED = (
+    insert_stmt(_events)
+    .from_select(
+        list(_COLUMNS),
+        select(*(bindparam(c, type_=_events.c[c].type) for c in _COLUMNS)).select_from(
+            _ACCOUNT_LOG_LOCK
+        ),
+    )
+    .returning(_events.c.id)
+)
 _MARK = (
     update(_events)
     .where(_events.c.id.in_(bindparam("ids", expanding=True)), _events.c.published_at.is_(None))
@@ -25,9 +45,17 @@ _MARK = (
 
 
 async def insert(session: AsyncSession, values: dict[str, Any]) -> int:
-    """One Core INSERT ... RETURNING id (no ORM unit of work on the hot path)."""
+    """Append one event row; its id; on PostgreSQL under the account's log lock.
+
+    SQLite already serialises writers, so it is a plain INSERT ... RETURNING id. On PostgreSQL
+    the statement itself takes the transaction-scoped account lock before the row (and its
+    sequence id) is made, one round trip instead of two; see ``_INSERT_LOCKED``.
+    """
     if session.new:
         await session.flush()  # rows the event may reference (autoflush is off)
+    if session.get_bind().dialect.name == "postgresql":
+        params = {**values, "lock_key": f"events:{values['account_id']}"}
+        return int((await session.execute(_INSERT_LOCKED, params)).scalar_one())
     return int((await session.execute(_INSERT, values)).scalar_one())
 
 
@@ -50,18 +78,6 @@ async def timeline(
         stmt = stmt.where(Event.session_id == session_id)
     stmt = stmt.order_by(Event.id)
     return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
-
-
-async def lock_account_log(session: AsyncSession, account_id: str) -> None:
-    """PostgreSQL: serialise event-writing transactions of one account until they end.
-
-    Ids come from a sequence, so two concurrent transactions could commit ids out of order
-    (11 visible and streamed before 10); a consumer that dedupes by "id <= last seen" would
-    then skip 10. Holding this transaction-scoped lock from the first insert to the commit
-    makes an account's event ids commit in id order. SQLite already serialises writers.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LOCK, {"key": f"events:{account_id}"})
 
 
 async def mark_published(

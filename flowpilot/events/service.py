@@ -79,7 +79,6 @@ async def append(
     If the process dies between commit and publish, the relay publishes it later
     (``published_at`` stays NULL until then). Consumers dedupe by event id.
     """
-    await repo.lock_account_log(session, tenant.account_id)
     values: dict[str, Any] = {
         "account_id": tenant.account_id,
         "type": type,

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, literal, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -117,12 +117,7 @@ def _session_col(column: Any, session_id: Any) -> Any:
     return select(column).where(AiSession.id == session_id).scalar_subquery()
 
 
-@cache
-def _claim_stmt() -> Any:
-    # One statement decides the winner AND returns what the answer and the event need, so the
-    # winner does not reload: the handoff's columns plus its session's display columns and
-    # both names as scalar subqueries (SQLite's RETURNING cannot name an UPDATE ... FROM table).
-    h = cast(Table, Handoff.__table__)
+def _claim_update(h: Table) -> Any:
     return (
         update(h)
         .where(
@@ -136,37 +131,97 @@ def _claim_stmt() -> Any:
             claimed_at=bindparam("p_now"),
             updated_at=bindparam("p_now"),
         )
-        .returning(
-            *h.c,
-            _session_col(AiSession.title, h.c.session_id).label("title"),
-            _session_col(AiSession.customer, h.c.session_id).label("customer"),
-            _session_col(AiSession.asset, h.c.session_id).label("asset"),
-            _name_of(h.c.escalated_by_id).label("escalated_by_name"),
-            _name_of(h.c.claimed_by_id).label("claimed_by_name"),
-        )
     )
 
 
-async def claim_if_open(
-    session: AsyncSession, tenant: Tenant, *, handoff_id: str, claimer_id: str, now: datetime
-) -> HandoffRow | None:
-    """The atomic claim: one conditional UPDATE; the claimed row only for the single winner."""
-    params = {
-        "p_handoff_id": handoff_id,
-        "p_account_id": tenant.account_id,
-        "p_claimer_id": claimer_id,
-        "p_now": now,
-    }
-    r = (await session.execute(_claim_stmt(), params)).first()
-    if r is None:
-        return None
-    m = r._mapping
-    # A transient snapshot of the row as this UPDATE left it (not added to the session). A copy
+@cache
+def _claim_stmt() -> Any:
+    # SQLite: one statement decides the winner AND returns what the answer and the event need,
+    # so the winner does not reload: the handoff's columns plus its session's display columns
+    # and both names as scalar subqueries (SQLite's RETURNING cannot name an UPDATE ... FROM
+    # table). The service then re-assigns the session in a second statement.
+    h = cast(Table, Handoff.__table__)
+    return _claim_update(h).returning(
+        *h.c,
+        _session_col(AiSession.title, h.c.session_id).label("title"),
+        _session_col(AiSession.customer, h.c.session_id).label("customer"),
+        _session_col(AiSession.asset, h.c.session_id).label("asset"),
+        _name_of(h.c.escalated_by_id).label("escalated_by_name"),
+        _name_of(h.c.claimed_by_id).label("claimed_by_name"),
+    )
+
+
+@cache
+def _claim_stmt_pg() -> Any:
+    """PostgreSQL: the whole claim decision in ONE round trip (data-modifying CTEs).
+
+    ``claimed`` is the conditional UPDATE (exactly one concurrent caller gets its row);
+    ``assigned`` re-assigns the session to the winner in the same statement. The winner gets
+    one row with ``won`` true and everything the answer and the event need. A refused caller
+    gets the handoff as this statement's snapshot saw it (``won`` false), or no row when the
+    handoff is not the tenant's. The snapshot predates a winner that committed while this
+    UPDATE waited on the row lock, so a refused row that still reads ``open`` is re-read by
+    :func:`holder` (a new statement sees the winner).
+    """
+    h = cast(Table, Handoff.__table__)
+    s = cast(Table, AiSession.__table__)
+    claimed = _claim_update(h).returning(*h.c).cte("claimed")
+    assigned = (
+        update(s)
+        .where(s.c.id == claimed.c.session_id, s.c.account_id == bindparam("p_account_id"))
+        .values(assignee_id=bindparam("p_claimer_id"), updated_at=bindparam("p_now"))
+        .returning(s.c.id, s.c.title, s.c.customer, s.c.asset)
+        .cte("assigned")
+    )
+    won = select(
+        literal(True).label("won"),
+        *claimed.c,
+        assigned.c.title,
+        assigned.c.customer,
+        assigned.c.asset,
+        _name_of(claimed.c.escalated_by_id).label("escalated_by_name"),
+        _name_of(claimed.c.claimed_by_id).label("claimed_by_name"),
+    ).join_from(claimed, assigned, assigned.c.id == claimed.c.session_id)
+    refused = select(
+        literal(False).label("won"),
+        *h.c,
+        null().label("title"),
+        null().label("customer"),
+        null().label("asset"),
+        null().label("escalated_by_name"),
+        _name_of(h.c.claimed_by_id).label("claimed_by_name"),
+    ).where(
+        h.c.id == bindparam("p_handoff_id"),
+        h.c.account_id == bindparam("p_account_id"),
+        ~exists(select(claimed.c.id)),
+    )
+    return union_all(won, refused)
+
+
+Holder = tuple[str, str | None, str | None]
+"""(status, claimed_by_id, claimer's name) of a handoff: what a refused claimer is told."""
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """The claim's result: ``row`` for the single winner, ``holder`` for a refused caller.
+
+    Both None: no such handoff in the tenant. ``session_assigned``: the statement already
+    re-assigned the AI session to the winner (PostgreSQL).
+    """
+
+    row: HandoffRow | None = None
+    holder: Holder | None = None
+    session_assigned: bool = False
+
+
+def _claimed_row(session: AsyncSession, m: Any, handoff_id: str) -> HandoffRow:
+    # A transient snapshot of the row as the UPDATE left it (not added to the session). A copy
     # of the row this session loaded earlier would now be stale: expire it so it reloads.
     cached = session.identity_map.get(session.identity_key(Handoff, handoff_id))
     if cached is not None:
         session.expire(cached)
-    handoff = Handoff(**{c.key: m[c] for c in Handoff.__table__.c})
+    handoff = Handoff(**{c.key: m[c.key] for c in Handoff.__table__.c})
     return HandoffRow(
         handoff,
         m["title"],
@@ -175,6 +230,32 @@ async def claim_if_open(
         m["escalated_by_name"],
         m["claimed_by_name"],
     )
+
+
+async def claim(
+    session: AsyncSession, tenant: Tenant, *, handoff_id: str, claimer_id: str, now: datetime
+) -> ClaimOutcome:
+    """The atomic claim: one conditional UPDATE; of N concurrent callers exactly one wins."""
+    params = {
+        "p_handoff_id": handoff_id,
+        "p_account_id": tenant.account_id,
+        "p_claimer_id": claimer_id,
+        "p_now": now,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        r = (await session.execute(_claim_stmt_pg(), params)).first()
+        if r is None:
+            return ClaimOutcome()
+        m = r._mapping
+        if m["won"]:
+            return ClaimOutcome(row=_claimed_row(session, m, handoff_id), session_assigned=True)
+        if m["status"] != "open":
+            return ClaimOutcome(holder=(m["status"], m["claimed_by_id"], m["claimed_by_name"]))
+        return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
+    r = (await session.execute(_claim_stmt(), params)).first()
+    if r is not None:
+        return ClaimOutcome(row=_claimed_row(session, r._mapping, handoff_id))
+    return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
 
 
 @cache
@@ -189,9 +270,7 @@ def _holder_stmt() -> Any:
     )
 
 
-async def holder(
-    session: AsyncSession, tenant: Tenant, handoff_id: str
-) -> tuple[str, str | None, str | None] | None:
+async def holder(session: AsyncSession, tenant: Tenant, handoff_id: str) -> Holder | None:
     """(status, claimed_by_id, claimer's name) of a handoff: what a refused claimer is told."""
     params = {"p_handoff_id": handoff_id, "p_account_id": tenant.account_id}
     r = (await session.execute(_holder_stmt(), params)).first()

@@ -181,14 +181,12 @@ async def claim(
 ) -> HandoffRow:
     """Atomically claim an open handoff; of simultaneous claimers exactly one wins."""
     _require_senior(actor, "claim")
-    row = await repo.claim_if_open(
-        session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now
-    )
+    outcome = await repo.claim(session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now)
+    row = outcome.row
     if row is None:
-        found = await repo.holder(session, actor, handoff_id)
-        if found is None:
+        if outcome.holder is None:
             raise NotFound("handoff not found")
-        status, claimed_by_id, claimed_by_name = found
+        status, claimed_by_id, claimed_by_name = outcome.holder
         if status == "claimed":
             detail = f"already claimed by {claimed_by_name or claimed_by_id}"
         else:
@@ -196,10 +194,11 @@ async def claim(
         raise Conflict(
             detail, status=status, claimed_by_id=claimed_by_id, claimed_by_name=claimed_by_name
         )
-    # The UPDATE returned everything the answer and the event need: no reload.
-    await ai_sessions_service.assign_by_id(
-        session, tenant=actor, session_id=row.handoff.session_id, assignee_id=actor.id, now=now
-    )
+    # The claim returned everything the answer and the event need: no reload.
+    if not outcome.session_assigned:
+        await ai_sessions_service.assign_by_id(
+            session, tenant=actor, session_id=row.handoff.session_id, assignee_id=actor.id, now=now
+        )
     await _record(session, actor=actor, row=row, type="handoff.claimed", now=now, bus=bus)
     return row
 

@@ -49,6 +49,11 @@ async def test_second_writer_of_an_account_waits_for_the_first_to_commit(
             await asyncio.sleep(0.01)  # polling the server's lock table, not an app timer
         assert blocked == 1, "the second writer of the same account did not wait"
         assert not waiting.done()
+        # It waits BEFORE its row takes an id from the sequence: no id is handed out while it
+        # waits, so the id it gets is above every id committed before it.
+        last = (await observer.execute(text("SELECT last_value FROM events_id_seq"))).scalar_one()
+        await observer.rollback()
+        assert last == max(first_id, other_id)
         await first.commit()
         second_id = await asyncio.wait_for(waiting, 10)
         await second.commit()

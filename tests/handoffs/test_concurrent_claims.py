@@ -6,8 +6,11 @@ import asyncio
 from collections import Counter
 
 import httpx
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
+from flowpilot.errors import Conflict
+from flowpilot.handoffs import service
 from flowpilot.models import Event
 from tests.handoffs.helpers import escalated, handoff_row, session_row
 
@@ -75,3 +78,43 @@ async def test_claim_racing_cancel_never_both_win(app, factory, db):
             expected = "claimed" if claim.status_code == 200 else "cancelled"
             assert row.status == expected
             assert (await session_row(db, h["session_id"])).status == "open"
+
+
+async def test_claimer_who_waited_on_the_winners_lock_is_told_the_winner(
+    client, factory, db, clock, backend
+):
+    """The refused claimer's UPDATE blocked on the row until the winner committed.
+
+    On PostgreSQL its statement's snapshot predates the winner's commit, so the refusal must be
+    read again after the wait; it names the winner and says claimed, never "open".
+    """
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers before the UPDATE (BEGIN IMMEDIATE): no row wait")
+    team = await factory.team()
+    h = await escalated(client, team["tech"])
+    async with db() as first, db() as second, db() as observer:
+        won = await service.claim(
+            first, actor=team["eng"].actor, handoff_id=h["id"], now=clock.now(), bus=None
+        )
+        waiting = asyncio.create_task(
+            service.claim(
+                second, actor=team["eng2"].actor, handoff_id=h["id"], now=clock.now(), bus=None
+            )
+        )
+        for _ in range(500):
+            blocked = (
+                await observer.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            ).scalar_one()
+            await observer.rollback()
+            if blocked:
+                break
+            await asyncio.sleep(0.01)  # polling the server's lock table, not an app timer
+        assert blocked, "the second claimer never waited on the row"
+        await first.commit()
+        with pytest.raises(Conflict) as refused:
+            await waiting
+        await second.rollback()
+    assert won.handoff.claimed_by_id == team["eng"].id
+    assert refused.value.extra["status"] == "claimed"
+    assert refused.value.extra["claimed_by_id"] == team["eng"].id
+    assert refused.value.extra["claimed_by_name"] == team["eng"].name
