@@ -3,9 +3,10 @@
 Creates a fresh database (default ``fp_bench_claims``), migrates it, measures, prints a Markdown
 table and drops the database. Everything runs in-process through the **service layer**
 (``flowpilot.handoffs.service``), one DB session and transaction per call, exactly as a request
-does (without HTTP parsing and auth): claim = conditional UPDATE ... RETURNING (no reload) +
-re-assign the AI session + append the audit event + commit (+ publish to the in-process bus
-after commit; the "mark published" write is batched in the background, see events/marks.py).
+does (without HTTP parsing and auth): claim = one statement (conditional UPDATE ... RETURNING +
+re-assign the AI session, or the holder for a refused caller) + append the audit event (its
+INSERT takes the account lock) + commit (+ publish to the in-process bus after commit; the
+"mark published" write is batched in the background, see events/marks.py).
 Each path first claims ``--warmup`` handoffs untimed (connections, statement caches).
 
     .venv/bin/python -m bench.claims [--pg postgresql://postgres@127.0.0.1:5432/postgres]
@@ -78,14 +79,21 @@ def service_attempt(maker: Any, bus: MemoryBus | None, now: datetime) -> Attempt
 
 
 def sql_attempt(pool: Any, now: datetime) -> Attempt:
-    """The same transaction in hand-written SQL on asyncpg: the database's share of the cost."""
+    """The same transaction in hand-written SQL on asyncpg: the database's share of the cost.
+
+    Same round trips as the service on PostgreSQL: BEGIN, the claim + session re-assignment in
+    one statement, then (winner) the event INSERT that takes the account lock itself, or
+    (refused) the holder's read; COMMIT/ROLLBACK.
+    """
 
     async def attempt(handoff_id: str, actor: Actor) -> tuple[bool, str | None]:
         async with pool.acquire() as conn, conn.transaction():
             session_id = await conn.fetchval(
-                "UPDATE handoffs SET status = 'claimed', claimed_by_id = $1, claimed_at = $2,"
-                " updated_at = $2 WHERE id = $3 AND account_id = $4 AND status = 'open'"
-                " RETURNING session_id",
+                "WITH claimed AS (UPDATE handoffs SET status = 'claimed', claimed_by_id = $1,"
+                " claimed_at = $2, updated_at = $2 WHERE id = $3 AND account_id = $4"
+                " AND status = 'open' RETURNING session_id)"
+                " UPDATE ai_sessions SET assignee_id = $1, updated_at = $2 FROM claimed"
+                " WHERE ai_sessions.id = claimed.session_id RETURNING ai_sessions.id",
                 actor.id,
                 now,
                 handoff_id,
@@ -98,25 +106,18 @@ def sql_attempt(pool: Any, now: datetime) -> Attempt:
                     actor.account_id,
                 )
                 return False, holder
-            await conn.execute(
-                "UPDATE ai_sessions SET assignee_id = $1, updated_at = $2 WHERE id = $3",
-                actor.id,
-                now,
-                session_id,
-            )
             # As flowpilot.events.repository does: event ids commit in id order per account.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext($1))", f"events:{actor.account_id}"
-            )
-            await conn.execute(
                 "INSERT INTO events (account_id, type, handoff_id, session_id, actor_id, payload,"
-                " created_at) VALUES ($1, 'handoff.claimed', $2, $3, $4, $5::json, $6)",
+                " created_at) SELECT $1, 'handoff.claimed', $2, $3, $4, $5::json, $6"
+                " FROM (SELECT pg_advisory_xact_lock(hashtext($7))) AS account_log_lock",
                 actor.account_id,
                 handoff_id,
                 session_id,
                 actor.id,
                 json.dumps({"id": handoff_id, "status": "claimed", "claimed_by_id": actor.id}),
                 now,
+                f"events:{actor.account_id}",
             )
             return True, actor.id
 
