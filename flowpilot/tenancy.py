@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Update, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.errors import NotFound
@@ -18,12 +18,12 @@ class Tenant(Protocol):
 
 
 M = TypeVar("M")
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]] | Update)
 
 
 def scoped(stmt: S, model: Any, tenant: Tenant) -> S:
-    """Restrict ``stmt`` to the tenant's rows of ``model``."""
-    return stmt.where(model.account_id == tenant.account_id)
+    """Restrict ``stmt`` (a SELECT or an UPDATE) to the tenant's rows of ``model``."""
+    return cast(S, stmt.where(model.account_id == tenant.account_id))
 
 
 def select_scoped(model: type[M], tenant: Tenant) -> Select[M]:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from alembic import command
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flowpilot.clock import FrozenClock
+from flowpilot.db import Base, make_engine
 from flowpilot.migrate import alembic_config, upgrade
+from flowpilot.models import Handoff
+from tests.analytics.timeline import Timeline
 from tests.conftest import POSTGRES_URL, RUN_ID, _pg_admin, _pg_url, _worker
+from tests.factories import Factory
 
 
 def _roundtrip(url: str) -> None:
@@ -29,3 +40,86 @@ def test_migrations_match_models_and_downgrade(tmp_path: Path) -> None:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         _roundtrip(f"sqlite+aiosqlite:///{tmp_path / 'migr.db'}")
+
+
+@asynccontextmanager
+async def _scratch_database(tmp_path: Path, name: str) -> AsyncIterator[str]:
+    """An empty database of the test's backend, dropped afterwards."""
+    if POSTGRES_URL:
+        db_name = f"fp_{name}_{_worker()}_{RUN_ID}"
+        await _pg_admin(f'CREATE DATABASE "{db_name}"')
+        try:
+            yield _pg_url(db_name)
+        finally:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+
+
+# Rows an account had before revision 0002, in foreign-key order.
+_OLD_TABLES = ("accounts", "users", "ai_sessions", "handoffs", "steps")
+
+
+async def test_first_action_backfill_matches_the_write_path(
+    tmp_path: Path,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """Migration 0002 fills first_action_at for existing handoffs exactly as the write path
+    does: the same escalations, once written through the services and once inserted old-style
+    (without the column) into a database at 0001 and upgraded."""
+    team = await factory.team()
+    eng, eng2, admin, tech = team["eng"], team["eng2"], team["admin"], team["tech"]
+    tl = Timeline(factory, tech, clock.now() - timedelta(days=3))
+    tl.escalation(
+        created=0, claimed=60, claimer=eng, steps=[(30, tech), (70, admin), (80, None), (100, eng)]
+    )
+    tl.escalation(
+        created=1000,
+        released=[(1050, eng, 1200)],
+        claimed=1300,
+        claimer=eng2,
+        steps=[(1100, eng), (1400, eng2), (1500, eng2)],
+    )
+    tl.escalation(
+        created=2000,
+        released=[(2010, admin, 2100)],
+        claimed=2200,
+        claimer=admin,
+        steps=[(2050, admin), (2150, admin), (2300, admin)],
+    )
+    tl.escalation(created=3000, claimed=3030, claimer=eng, steps=[(3040, None), (3050, admin)])
+    tl.escalation(
+        created=4000, claimed=4015.5, claimer=admin, status="resolved", steps=[(4015.5, admin)]
+    )
+    tl.escalation(created=5000, released=[(5050, eng, 5200)], steps=[(5100, eng)])
+    tl.escalation(created=6000, status="cancelled")
+    tl.escalation(created=7000)
+    await tl.save()
+
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with db() as session:
+        for name in _OLD_TABLES:
+            table = Base.metadata.tables[name]
+            result = await session.execute(select(table))
+            rows[name] = [dict(r) for r in result.mappings()]
+    written = {r["id"]: r.pop("first_action_at") for r in rows["handoffs"]}
+    assert sorted(written.values(), key=str) == sorted(
+        [tl.at(100), tl.at(1400), tl.at(2300), tl.at(4015.5), None, None, None, None], key=str
+    ), "the write path itself is off: fix that first"
+
+    async with _scratch_database(tmp_path, "backfill") as url:
+        await asyncio.to_thread(upgrade, url, "0001_initial")
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as conn:
+                for name in _OLD_TABLES:
+                    await conn.execute(insert(Base.metadata.tables[name]), rows[name])
+            await asyncio.to_thread(upgrade, url)
+            async with engine.connect() as conn:
+                result = await conn.execute(select(Handoff.id, Handoff.first_action_at))
+                backfilled = {r.id: r.first_action_at for r in result}
+        finally:
+            await engine.dispose()
+    assert backfilled == written

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.ai_sessions import repository as repo
 from flowpilot.auth.service import Actor
 from flowpilot.errors import Conflict, Forbidden, Invalid
+from flowpilot.handoffs import first_action
 from flowpilot.models import AiSession, Step
 from flowpilot.models.ai_sessions import ALL_STEP_KINDS
 from flowpilot.tenancy import Tenant
@@ -103,6 +104,8 @@ async def add_step(
     now: datetime,
 ) -> Step:
     """Add a step authored by the caller; only the current assignee or an admin may."""
+    # The live handoff first, then the session: the lock order of claim, release and resolve.
+    await first_action.lock_live(session, actor, session_id)
     # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
     if actor.id != ai_session.assignee_id and not actor.is_admin:
@@ -112,7 +115,7 @@ async def add_step(
     if ai_session.status != "open":
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
     return await _append_step(
-        session, ai_session, actor_id=actor.id, kind=kind, content=content, now=now
+        session, ai_session, tenant=actor, actor_id=actor.id, kind=kind, content=content, now=now
     )
 
 
@@ -122,7 +125,13 @@ async def add_assistant_step(
     """Record an assistant answer: no human author, so never anyone's first action."""
     ai_session = await repo.get_session(session, tenant, session_id)
     return await _append_step(
-        session, ai_session, actor_id=None, kind="assistant", content=content, now=now
+        session,
+        ai_session,
+        tenant=tenant,
+        actor_id=None,
+        kind="assistant",
+        content=content,
+        now=now,
     )
 
 
@@ -130,6 +139,7 @@ async def _append_step(
     session: AsyncSession,
     ai_session: AiSession,
     *,
+    tenant: Tenant,
     actor_id: str | None,
     kind: str,
     content: str,
@@ -147,6 +157,15 @@ async def _append_step(
     )
     ai_session.updated_at = now
     await repo.add(session, step)
+    if actor_id is not None:
+        # The claimer's first step since the claim is their first action (analytics).
+        await first_action.record(
+            session,
+            tenant,
+            session_id=ai_session.id,
+            actor_id=actor_id,
+            at=step.created_at,
+        )
     return step
 
 

@@ -1,8 +1,9 @@
 """All SQL for analytics: escalation timings and the manual baseline.
 
-Time to first action is one correlated ``MIN`` per claimed handoff, which PostgreSQL and SQLite
-answer with a seek on ``ix_steps_session_id_created_at`` (session, then time from the claim on).
-PostgreSQL also aggregates (``avg``, ``percentile_cont``) in the database; on SQLite the service
+A window is one pass over the account's handoffs: time to claim is ``claimed_at - created_at``
+and time to first action ``first_action_at - claimed_at``, both columns of the handoff (the
+first action is stamped when the claimer writes the step, see ``handoffs.first_action``).
+PostgreSQL aggregates (``avg``, ``percentile_cont``) in the database; on SQLite the service
 aggregates the per-handoff durations in Python with the same percentile definition.
 """
 
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, extract, func, select, text, true
+from sqlalchemy import Float, Select, cast, extract, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.models import BaselineObservation, Handoff, Step
+from flowpilot.models import BaselineObservation, Handoff
 from flowpilot.tenancy import Tenant, get_scoped, scoped, select_scoped
 
 PERCENTILES = (0.5, 0.9)
@@ -46,59 +47,21 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _first_action_where() -> list[Any]:
-    """The claimer's steps in the handoff's session at or after the (current) claim.
-
-    Tenant scoping is on the handoffs (``scoped``); steps are reached only through the scoped
-    handoff's own session, so no ``steps.account_id`` test is needed, and leaving it out keeps
-    the lookup an index-only seek on ``ix_steps_session_id_actor_id_created_at``.
-    """
-    return [
-        Step.session_id == Handoff.session_id,
-        Step.actor_id == Handoff.claimed_by_id,
-        Step.created_at >= Handoff.claimed_at,
-    ]
-
-
-def _window(tenant: Tenant, since: datetime, until: datetime) -> Select[Any]:
+def _window(
+    tenant: Tenant, since: datetime, until: datetime
+) -> Select[datetime, datetime | None, datetime | None]:
     """The tenant's handoffs created in ``(since, until]`` with their claim and first action.
 
     ``claimed_at`` is the current claim only: release clears it and a re-claim sets it again,
     and resolve keeps it, so "claimed" means "currently claimed, or resolved after a claim".
+    ``first_action_at`` is stamped by the steps write path (``handoffs.first_action``) and
+    cleared with the claim, so this reads the handoffs alone.
     """
-    first_action_at: Any = (
-        select(func.min(Step.created_at))
-        .where(*_first_action_where())
-        .correlate(Handoff)
-        .scalar_subquery()
-    )
-    stmt: Select[Any] = select(
+    stmt = select(
         Handoff.created_at.label("created_at"),
         Handoff.claimed_at.label("claimed_at"),
-        first_action_at.label("first_action_at"),
+        Handoff.first_action_at.label("first_action_at"),
     ).where(Handoff.created_at > since, Handoff.created_at <= until)
-    return scoped(stmt, Handoff, tenant)
-
-
-def _window_lateral(tenant: Tenant, since: datetime, until: datetime) -> Select[Any]:
-    """PostgreSQL: as ``_window``, with the first action in a LATERAL join, so the lookup runs
-    once per handoff (a scalar subquery would be re-run for every aggregate that uses it)."""
-    fa = (
-        select(func.min(Step.created_at).label("first_action_at"))
-        .where(*_first_action_where())
-        .correlate(Handoff)
-        .lateral("fa")
-    )
-    stmt: Select[Any] = (
-        select(
-            Handoff.created_at.label("created_at"),
-            Handoff.claimed_at.label("claimed_at"),
-            fa.c.first_action_at,
-        )
-        .select_from(Handoff)
-        .join(fa, true())
-        .where(Handoff.created_at > since, Handoff.created_at <= until)
-    )
     return scoped(stmt, Handoff, tenant)
 
 
@@ -112,7 +75,7 @@ async def timings(
 
 def aggregate_pg_statement(tenant: Tenant, *, since: datetime, until: datetime) -> Select[Any]:
     """PostgreSQL: count, then (n, avg, median, p90) of time to claim and time to first action."""
-    w = _window_lateral(tenant, since, until).subquery("w")
+    w = _window(tenant, since, until).subquery("w")
     # float8 (what percentile_cont takes) sorts and averages faster than EXTRACT's numeric.
     ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
     ttfa = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
@@ -130,7 +93,8 @@ async def aggregate_pg(
 ) -> tuple[int, Aggregate, Aggregate]:
     """PostgreSQL: ``(n_escalated, time to claim, time to first action)`` in one query."""
     stmt = aggregate_pg_statement(tenant, since=since, until=until)
-    # JIT compiling this plan costs seconds and saves nothing on ~100k rows of index lookups.
+    # JIT would compile this plan once a long window's cost estimate crosses jit_above_cost,
+    # which takes longer than the aggregate itself; the 30-day window stays far below.
     await session.execute(text("SET LOCAL jit = off"))
     row = (await session.execute(stmt)).one()
     return (

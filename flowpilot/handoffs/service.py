@@ -228,6 +228,8 @@ async def release(
     handoff.status = "open"
     handoff.claimed_by_id = None
     handoff.claimed_at = None
+    # The first action belonged to this claim; a re-claim measures from its own claim.
+    handoff.first_action_at = None
     handoff.updated_at = now
     await session.flush()
     row = await _load_row(session, actor, handoff_id)

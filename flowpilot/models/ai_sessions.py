@@ -46,8 +46,9 @@ class Step(Base):
     __table_args__ = (
         # Time to first action looks up a session's steps by time: keep it an index seek.
         Index("ix_steps_session_id_created_at", "session_id", "created_at"),
-        # Time to first action: "the claimer's first step in this session since the claim" is
-        # one index-only seek here (analytics; see docs/BENCHMARKS.md).
+        # "The claimer's first step in this session since the claim" as one index-only seek.
+        # Analytics no longer asks it (handoffs.first_action_at is stamped on the write path);
+        # migration 0002's backfill does, and the benchmark's steps-derived cross-check.
         Index("ix_steps_session_id_actor_id_created_at", "session_id", "actor_id", "created_at"),
         Index("ix_steps_account_id_created_at", "account_id", "created_at"),
     )

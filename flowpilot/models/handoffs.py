@@ -31,6 +31,8 @@ class Handoff(Base):
         Index("ix_handoffs_account_id_created_at", "account_id", "created_at"),
         Index("ix_handoffs_account_id_status_created_at", "account_id", "status", "created_at"),
         Index("ix_handoffs_account_id_claimed_at", "account_id", "claimed_at"),
+        # Writing a step stamps the first action on its session's handoffs: a seek by session.
+        Index("ix_handoffs_session_id", "session_id"),
         # The escalation chain scans every account's still-open handoffs by age.
         Index(
             "ix_handoffs_open_created_at",
@@ -52,6 +54,9 @@ class Handoff(Base):
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The claimer's first step in the session at or after ``claimed_at`` (time to first
+    # action). Set when that step is written, cleared by release together with the claim.
+    first_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

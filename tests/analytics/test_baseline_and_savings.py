@@ -109,8 +109,8 @@ async def test_baseline_is_per_account_and_senior_only(client, factory):
     assert savings_b["n_baseline"] == 0 and savings_b["baseline_median_seconds"] is None
 
 
-async def _escalations_with_action(db, team, clock, action_seconds, *, days_ago=1):  # type: ignore[no-untyped-def]
-    tl = Timeline(db, team["tech"], clock.now() - timedelta(days=days_ago))
+async def _escalations_with_action(factory, team, clock, action_seconds, *, days_ago=1):  # type: ignore[no-untyped-def]
+    tl = Timeline(factory, team["tech"], clock.now() - timedelta(days=days_ago))
     for i, seconds in enumerate(action_seconds):
         start = i * 1000
         tl.escalation(
@@ -136,7 +136,7 @@ async def test_savings_empty_is_nulls(client, factory):
 
 async def test_savings_insufficient_data(client, factory, db, clock):
     team = await factory.team()
-    await _escalations_with_action(db, team, clock, [60, 60, 60, 60, 60])
+    await _escalations_with_action(factory, team, clock, [60, 60, 60, 60, 60])
     await add_baseline(db, team["eng"], [600, 600, 600, 600], clock.now())
     body = (await client.get(SAVINGS, headers=team["eng"].headers)).json()
     assert (body["n_baseline"], body["n_in_product"]) == (4, 5)
@@ -147,7 +147,7 @@ async def test_savings_insufficient_data(client, factory, db, clock):
 
 async def test_savings_below_bar(client, factory, db, clock):
     team = await factory.team()
-    await _escalations_with_action(db, team, clock, [20, 40, 60, 80, 100])
+    await _escalations_with_action(factory, team, clock, [20, 40, 60, 80, 100])
     await add_baseline(db, team["eng"], [300, 900, 600, 500, 700], clock.now())
     body = (await client.get(SAVINGS, params={"days": 28}, headers=team["eng"].headers)).json()
     assert body["baseline_median_seconds"] == 600.0
@@ -160,7 +160,7 @@ async def test_savings_below_bar(client, factory, db, clock):
 
 async def test_savings_negative_is_below_bar(client, factory, db, clock):
     team = await factory.team()
-    await _escalations_with_action(db, team, clock, [400] * 7)
+    await _escalations_with_action(factory, team, clock, [400] * 7)
     await add_baseline(db, team["eng"], [40] * 5, clock.now())
     body = (await client.get(SAVINGS, params={"days": 7}, headers=team["eng"].headers)).json()
     assert body["escalations_per_week"] == 7.0
@@ -170,7 +170,7 @@ async def test_savings_negative_is_below_bar(client, factory, db, clock):
 
 async def test_savings_above_bar(client, factory, db, clock):
     team = await factory.team()
-    await _escalations_with_action(db, team, clock, [30, 60, 90, 120, 150, 60])
+    await _escalations_with_action(factory, team, clock, [30, 60, 90, 120, 150, 60])
     # Baseline observations older than the window still count (all of the account's entries).
     await add_baseline(
         db, team["eng"], [1800, 2400, 1500, 2700, 3000], datetime(2025, 6, 1, tzinfo=UTC)

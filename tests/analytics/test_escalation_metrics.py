@@ -21,22 +21,28 @@ async def _get(client, user, days: int = 30):  # type: ignore[no-untyped-def]
 
 async def test_constructed_timeline_exact_numbers(client, factory, db, clock):
     team = await factory.team()
-    eng, eng2, admin, tech = team["eng"], team["eng2"], team["admin"], team["tech"]
-    tl = Timeline(db, tech, clock.now() - timedelta(days=10))
-    # Claimed at +60; steps before the claim, by someone else, and by the assistant don't count.
+    eng, admin, tech = team["eng"], team["admin"], team["tech"]
+    tl = Timeline(factory, tech, clock.now() - timedelta(days=10))
+    # Claimed at +60; steps before the claim, by someone else (an admin may write in any
+    # session) and by the assistant don't count.
     tl.escalation(
         created=0,
         claimed=60,
         claimer=eng,
-        steps=[(30, tech), (70, eng2), (80, None), (100, eng), (200, eng)],
+        steps=[(30, tech), (70, admin), (80, None), (100, eng), (200, eng)],
     )
-    # Released by eng and re-claimed by eng2 at +1300: measured from the final claim, and
-    # eng's step during the first claim and eng2's step before re-claiming don't count.
+    # Claimed by eng at +1050, released at +1200, re-claimed by the admin at +1300: measured
+    # from the final claim; eng's step during the first claim and the admin's step before
+    # re-claiming don't count.
     tl.escalation(
-        created=1000, claimed=1300, claimer=eng2, steps=[(1100, eng), (1250, eng2), (1420, eng2)]
+        created=1000,
+        released=[(1050, eng, 1200)],
+        claimed=1300,
+        claimer=admin,
+        steps=[(1100, eng), (1250, admin), (1420, admin)],
     )
-    # Claimed, but the claimer never acted (only the technician and the assistant did).
-    tl.escalation(created=2000, claimed=2030, claimer=eng, steps=[(2040, None), (2100, tech)])
+    # Claimed, but the claimer never acted (only an admin and the assistant did).
+    tl.escalation(created=2000, claimed=2030, claimer=eng, steps=[(2040, None), (2100, admin)])
     # Resolved after a claim: still claimed, with its action.
     tl.escalation(
         created=3000, claimed=3090, claimer=admin, status="resolved", steps=[(3100, admin)]
@@ -44,7 +50,7 @@ async def test_constructed_timeline_exact_numbers(client, factory, db, clock):
     # Open, never claimed.
     tl.escalation(created=4000)
     # Released (claimed_at cleared): eng's step from the released claim doesn't count.
-    tl.escalation(created=5000, steps=[(5100, eng)])
+    tl.escalation(created=5000, released=[(5050, eng, 5200)], steps=[(5100, eng)])
     tl.escalation(created=6000, status="cancelled")
     # A step at the very instant of the claim counts (time to first action 0, not "no data").
     tl.escalation(created=7000, claimed=7015.5, claimer=eng, steps=[(7015.5, eng)])
@@ -90,7 +96,7 @@ async def test_empty_window_is_all_nulls(client, factory):
 
 async def test_escalated_but_unclaimed_has_null_times(client, factory, db, clock):
     team = await factory.team()
-    tl = Timeline(db, team["tech"], clock.now() - timedelta(hours=1))
+    tl = Timeline(factory, team["tech"], clock.now() - timedelta(hours=1))
     tl.escalation(created=0)
     tl.escalation(created=10, claimed=70, claimer=team["eng"])
     await tl.save()
@@ -107,7 +113,7 @@ async def test_escalated_but_unclaimed_has_null_times(client, factory, db, clock
 async def test_window_boundary(client, factory, db, clock):
     team = await factory.team()
     now = clock.now()
-    tl = Timeline(db, team["tech"], now - timedelta(days=7))
+    tl = Timeline(factory, team["tech"], now - timedelta(days=7))
     tl.escalation(created=0, claimed=100, claimer=team["eng"])  # exactly 7 days ago: out
     tl.escalation(created=1, claimed=21, claimer=team["eng"])  # 1 s inside: in
     tl.t0 = now
@@ -127,7 +133,7 @@ async def test_window_boundary(client, factory, db, clock):
 
 async def test_percentiles_on_known_sample(client, factory, db, clock):
     team = await factory.team()
-    tl = Timeline(db, team["tech"], clock.now() - timedelta(days=2))
+    tl = Timeline(factory, team["tech"], clock.now() - timedelta(days=2))
     sample = [12, 7, 3, 45, 30, 18, 60, 90, 5, 22]
     for i, seconds in enumerate(sample):
         start = i * 1000
@@ -183,7 +189,7 @@ async def test_roles(client, factory):
 async def test_accounts_never_see_each_other(client, factory, db, clock):
     a = await factory.team()
     b = await factory.team()
-    tl = Timeline(db, a["tech"], clock.now() - timedelta(days=1))
+    tl = Timeline(factory, a["tech"], clock.now() - timedelta(days=1))
     for i in range(3):
         tl.escalation(
             created=i * 100,
@@ -192,7 +198,7 @@ async def test_accounts_never_see_each_other(client, factory, db, clock):
             steps=[(i * 100 + 60, a["eng"])],
         )
     await tl.save()
-    tl = Timeline(db, b["tech"], clock.now() - timedelta(days=1))
+    tl = Timeline(factory, b["tech"], clock.now() - timedelta(days=1))
     tl.escalation(created=0, claimed=500, claimer=b["eng"], steps=[(530, b["eng"])])
     await tl.save()
     body_b = await _get(client, b["eng"])
@@ -209,7 +215,7 @@ async def test_weekly_medians(factory, db, clock):
     team = await factory.team()
     eng = team["eng"]
     now = clock.now()
-    tl = Timeline(db, team["tech"], now - timedelta(days=3))  # this week
+    tl = Timeline(factory, team["tech"], now - timedelta(days=3))  # this week
     tl.escalation(created=0, claimed=100, claimer=eng, steps=[(110, eng)])
     tl.escalation(created=500, claimed=800, claimer=eng, steps=[(830, eng)])
     tl.t0 = now - timedelta(days=7 * 11 + 1)  # the oldest of the 12 weeks

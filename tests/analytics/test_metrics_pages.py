@@ -19,7 +19,7 @@ def _cookie(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 async def test_dashboard_shows_savings_chart_and_baseline(client, factory, db, clock):
     team = await factory.team()
-    tl = Timeline(db, team["tech"], clock.now() - timedelta(days=2))
+    tl = Timeline(factory, team["tech"], clock.now() - timedelta(days=2))
     for i, seconds in enumerate([30, 60, 90, 120, 150]):
         tl.escalation(
             created=i * 1000,

@@ -24,7 +24,7 @@ async def _invoke(database_url: str, *args: str):  # type: ignore[no-untyped-def
 async def _two_accounts(factory, db, clock):  # type: ignore[no-untyped-def]
     good = await factory.team(await factory.account("Acme Field Service"))
     quiet = await factory.team(await factory.account("Quiet Co"))
-    tl = Timeline(db, good["tech"], clock.now() - timedelta(days=2))
+    tl = Timeline(factory, good["tech"], clock.now() - timedelta(days=2))
     for i, seconds in enumerate([30, 60, 90, 120, 150, 60, 45]):
         start = i * 1000
         tl.escalation(
@@ -36,7 +36,7 @@ async def _two_accounts(factory, db, clock):  # type: ignore[no-untyped-def]
     tl.escalation(created=9000)  # never claimed
     await tl.save()
     await add_baseline(db, good["eng"], [1800, 2400, 1500, 2700, 3000], clock.now())
-    tl = Timeline(db, quiet["tech"], clock.now() - timedelta(days=2))
+    tl = Timeline(factory, quiet["tech"], clock.now() - timedelta(days=2))
     tl.escalation(created=0, claimed=600, claimer=quiet["eng"])
     await tl.save()
     return good, quiet

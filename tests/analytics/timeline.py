@@ -1,24 +1,48 @@
-"""Build exact escalation timelines straight into the database (no HTTP, exact timestamps)."""
+"""Build exact escalation timelines through the real services, at exact times on the test clock.
+
+Every session, escalation, claim, release, step, resolution and cancellation is written by the
+service a request would call (one transaction each, as a request commits), with the clock set
+to the event's time. So the timings analytics reads (``claimed_at``, ``first_action_at``) are the
+ones the write path maintains, never values a test wrote by hand.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.models import AiSession, BaselineObservation, Handoff, Step
-from tests.factories import TestUser
+from flowpilot.ai_sessions import service as sessions_service
+from flowpilot.clock import FrozenClock
+from flowpilot.handoffs import service as handoffs_service
+from flowpilot.models import BaselineObservation
+from tests.factories import Factory, TestUser
+
+# Events at the same instant run in this order (a step at the very instant of a claim is after it).
+_OPEN, _ESCALATE, _CLAIM, _STEP, _RELEASE, _CLOSE = range(6)
+
+Write = Callable[[AsyncSession, datetime], Awaitable[object]]
+
+
+@dataclass
+class Escalation:
+    """One escalation's events, run in time order; ``ids`` holds its ``"session"`` and
+    ``"handoff"`` ids once the timeline is saved."""
+
+    events: list[tuple[float, int, Write]] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Timeline:
-    """Escalations of one account, each at offsets (seconds) from ``t0``."""
+    """Escalations of one account (opened and escalated by ``tech``), at offsets (s) from ``t0``."""
 
-    db: async_sessionmaker[AsyncSession]
+    factory: Factory
     tech: TestUser
     t0: datetime
-    objects: list[object] = field(default_factory=list)
+    pending: list[tuple[datetime, Escalation]] = field(default_factory=list)
 
     def at(self, seconds: float) -> datetime:
         return self.t0 + timedelta(seconds=seconds)
@@ -30,57 +54,122 @@ class Timeline:
         claimed: float | None = None,
         claimer: TestUser | None = None,
         status: str | None = None,
-        steps: list[tuple[float, TestUser | None]] = (),  # type: ignore[assignment]
-    ) -> Handoff:
-        """One session + handoff; ``steps`` are (offset, author or None for the assistant)."""
-        s = AiSession(
-            account_id=self.tech.account_id,
-            owner_id=self.tech.id,
-            assignee_id=claimer.id if claimer else self.tech.id,
-            title="Printer offline",
-            problem="Queue offline",
-            environment={},
-            status="open",
-            created_at=self.at(created - 600),
-            updated_at=self.at(created),
-        )
-        s.id = _id()
-        h = Handoff(
-            id=_id(),
-            account_id=self.tech.account_id,
-            session_id=s.id,
-            status=status or ("claimed" if claimed is not None else "open"),
-            reason="stuck",
-            urgency="normal",
-            escalated_by_id=self.tech.id,
-            claimed_by_id=claimer.id if claimed is not None and claimer else None,
-            created_at=self.at(created),
-            claimed_at=self.at(claimed) if claimed is not None else None,
-            updated_at=self.at(created),
-        )
-        self.objects += [s, h]
-        for offset, author in steps:
-            self.objects.append(
-                Step(
-                    id=_id(),
-                    account_id=self.tech.account_id,
-                    session_id=s.id,
-                    actor_id=author.id if author else None,
-                    kind="action" if author else "assistant",
-                    content="did something",
-                    created_at=self.at(offset),
+        steps: Sequence[tuple[float, TestUser | None]] = (),
+        released: Sequence[tuple[float, TestUser, float]] = (),
+    ) -> Escalation:
+        """One session, escalated at ``created``.
+
+        ``released``: earlier claims as (claimed, claimer, released) offsets; ``claimed`` and
+        ``claimer``: the final claim; ``steps``: (offset, author, or None for the assistant);
+        ``status`` ``"resolved"`` (by the claimer, after everything else) or ``"cancelled"`` (by
+        the technician, 1 s after escalating). Steps go through the same permission checks as
+        the API: after a claim only the claimer or an admin may write.
+        """
+        tech = self.tech.actor
+        e = Escalation()
+
+        async def open_session(session: AsyncSession, now: datetime) -> None:
+            ai_session = await sessions_service.open_session(
+                session,
+                actor=tech,
+                title="Printer offline",
+                problem="Queue offline",
+                customer=None,
+                asset=None,
+                environment={},
+                now=now,
+            )
+            e.ids["session"] = ai_session.id
+
+        async def escalate(session: AsyncSession, now: datetime) -> None:
+            row = await handoffs_service.escalate(
+                session,
+                actor=tech,
+                session_id=e.ids["session"],
+                reason="stuck",
+                urgency="normal",
+                now=now,
+                bus=None,
+            )
+            e.ids["handoff"] = row.handoff.id
+
+        def claim(user: TestUser) -> Write:
+            return lambda session, now: handoffs_service.claim(
+                session, actor=user.actor, handoff_id=e.ids["handoff"], now=now, bus=None
+            )
+
+        def release(user: TestUser) -> Write:
+            return lambda session, now: handoffs_service.release(
+                session, actor=user.actor, handoff_id=e.ids["handoff"], now=now, bus=None
+            )
+
+        def step(author: TestUser | None) -> Write:
+            if author is None:
+                return lambda session, now: sessions_service.add_assistant_step(
+                    session, tenant=tech, session_id=e.ids["session"], content="try X", now=now
+                )
+            return lambda session, now: sessions_service.add_step(
+                session,
+                actor=author.actor,
+                session_id=e.ids["session"],
+                kind="action",
+                content="did something",
+                now=now,
+            )
+
+        e.events += [(created - 600, _OPEN, open_session), (created, _ESCALATE, escalate)]
+        for claim_at, user, release_at in released:
+            e.events += [(claim_at, _CLAIM, claim(user)), (release_at, _RELEASE, release(user))]
+        if claimed is not None:
+            assert claimer is not None, "a claim needs its claimer"
+            e.events.append((claimed, _CLAIM, claim(claimer)))
+        e.events += [(offset, _STEP, step(author)) for offset, author in steps]
+        if status == "resolved":
+            assert claimer is not None, "only a claimed escalation can be resolved"
+            last = max(offset for offset, _, _ in e.events)
+
+            async def resolve(session: AsyncSession, now: datetime) -> None:
+                await handoffs_service.resolve(
+                    session,
+                    actor=claimer.actor,
+                    handoff_id=e.ids["handoff"],
+                    resolution="fixed",
+                    now=now,
+                    bus=None,
+                )
+
+            e.events.append((last + 1, _CLOSE, resolve))
+        elif status == "cancelled":
+            e.events.append(
+                (
+                    created + 1,
+                    _CLOSE,
+                    lambda session, now: handoffs_service.cancel(
+                        session, actor=tech, handoff_id=e.ids["handoff"], now=now, bus=None
+                    ),
                 )
             )
-        return h
+        else:
+            assert status is None, f"unknown status {status!r}"
+        self.pending.append((self.t0, e))
+        return e
 
     async def save(self) -> None:
-        async with self.db() as session:
-            # Sessions before handoffs before steps (foreign keys).
-            for kind in (AiSession, Handoff, Step):
-                session.add_all([o for o in self.objects if isinstance(o, kind)])
-                await session.flush()
-            await session.commit()
-        self.objects.clear()
+        """Run every escalation's events in time order, one committed transaction each, with
+        the clock at the event's time; the clock is back where it was afterwards."""
+        clock = self.factory.clock
+        assert isinstance(clock, FrozenClock), "timelines move the tests' clock"
+        back_to = clock.now()
+        try:
+            for t0, e in self.pending:
+                for offset, _, write in sorted(e.events, key=lambda ev: (ev[0], ev[1])):
+                    clock.set(t0 + timedelta(seconds=offset))
+                    async with self.factory.db() as session:
+                        await write(session, clock.now())
+                        await session.commit()
+        finally:
+            clock.set(back_to)
+        self.pending.clear()
 
 
 async def add_baseline(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from flowpilot.models import AiSession, Handoff
+from flowpilot.models import Handoff
 from tests.assistant.helpers import handoff_row
 from tests.factories import add_step, open_session
 
@@ -18,13 +18,9 @@ async def test_assistant_answer_is_not_the_claimers_first_action(
     tech, eng = team["tech"], team["eng"]
     s = await open_session(client, tech)
     hid = await handoff_row(db, session_id=s["id"], escalator=tech, now=clock.now())
-    claimed_at = clock.advance(seconds=30)
-    async with db() as session:  # claimed by eng, as the handoffs service would
-        handoff = (await session.execute(select(Handoff).where(Handoff.id == hid))).scalar_one()
-        handoff.status, handoff.claimed_by_id, handoff.claimed_at = "claimed", eng.id, claimed_at
-        ai = (await session.execute(select(AiSession).where(AiSession.id == s["id"]))).scalar_one()
-        ai.assignee_id = eng.id
-        await session.commit()
+    clock.advance(seconds=30)
+    claimed = await client.post(f"/api/v1/handoffs/{hid}/claim", headers=eng.headers)
+    assert claimed.status_code == 200, claimed.text
 
     clock.advance(seconds=20)
     asked = await client.post(f"/api/v1/sessions/{s['id']}/assistant", headers=eng.headers)
@@ -33,6 +29,9 @@ async def test_assistant_answer_is_not_the_claimers_first_action(
     stats = (await client.get(stats_url, headers=eng.headers)).json()
     assert (stats["n_claimed"], stats["n_with_action"]) == (1, 0)
     assert stats["time_to_first_action"]["median_seconds"] is None
+    async with db() as session:  # the assistant's step left no first action on the handoff
+        handoff = (await session.execute(select(Handoff).where(Handoff.id == hid))).scalar_one()
+        assert handoff.first_action_at is None
 
     clock.advance(seconds=100)
     await add_step(client, eng, s["id"], kind="action", content="Checked the spooler")

@@ -15,10 +15,10 @@ async def test_stat_card_and_baseline_form(page_as: PageAs, factory: Factory, db
     team = await factory.team()
     eng = team["eng"]
     # The live server runs on the real clock: build the timeline relative to real time.
-    tl = Timeline(db, team["tech"], datetime.now(UTC) - timedelta(days=2))
+    tl = Timeline(factory, team["tech"], datetime.now(UTC) - timedelta(days=2))
     tl.escalation(created=0, claimed=60, claimer=eng, steps=[(90, eng)])  # 30 s
     tl.escalation(created=1000, claimed=1100, claimer=eng, steps=[(1190, eng)])  # 90 s
-    tl.escalation(created=2000, claimed=2010, claimer=eng, steps=[(2020, team["tech"])])
+    tl.escalation(created=2000, claimed=2010, claimer=eng, steps=[(2020, team["admin"])])
     await tl.save()
 
     page = await page_as(eng)
