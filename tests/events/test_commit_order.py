@@ -12,6 +12,7 @@ from flowpilot.clock import FrozenClock
 from flowpilot.events import service as events_service
 from tests.events.conftest import Tenant
 from tests.factories import Factory
+from tests.pg_locks import backend_pid, wait_until_blocked
 
 
 async def _append(session: AsyncSession, account_id: str, clock: FrozenClock) -> int:
@@ -34,20 +35,9 @@ async def test_second_writer_of_an_account_waits_for_the_first_to_commit(
         # Another account is not held up.
         other_id = await _append(third, other.id, clock)
         await third.commit()
+        second_pid = await backend_pid(second)
         waiting = asyncio.create_task(_append(second, account.id, clock))
-        for _ in range(500):
-            blocked = (
-                await observer.execute(
-                    text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                    )
-                )
-            ).scalar_one()
-            await observer.rollback()
-            if blocked:
-                break
-            await asyncio.sleep(0.01)  # polling the server's lock table, not an app timer
-        assert blocked == 1, "the second writer of the same account did not wait"
+        await wait_until_blocked(observer, second_pid, locktype="advisory")
         assert not waiting.done()
         # It waits BEFORE its row takes an id from the sequence: no id is handed out while it
         # waits, so the id it gets is above every id committed before it.

@@ -7,12 +7,13 @@ from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from flowpilot.errors import Conflict
 from flowpilot.handoffs import service
 from flowpilot.models import Event
 from tests.handoffs.helpers import escalated, handoff_row, session_row
+from tests.pg_locks import backend_pid, wait_until_blocked
 
 N_CLAIMERS = 50
 
@@ -96,20 +97,13 @@ async def test_claimer_who_waited_on_the_winners_lock_is_told_the_winner(
         won = await service.claim(
             first, actor=team["eng"].actor, handoff_id=h["id"], now=clock.now(), bus=None
         )
+        second_pid = await backend_pid(second)
         waiting = asyncio.create_task(
             service.claim(
                 second, actor=team["eng2"].actor, handoff_id=h["id"], now=clock.now(), bus=None
             )
         )
-        for _ in range(500):
-            blocked = (
-                await observer.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
-            ).scalar_one()
-            await observer.rollback()
-            if blocked:
-                break
-            await asyncio.sleep(0.01)  # polling the server's lock table, not an app timer
-        assert blocked, "the second claimer never waited on the row"
+        await wait_until_blocked(observer, second_pid)  # waits on the winner's row lock
         await first.commit()
         with pytest.raises(Conflict) as refused:
             await waiting

@@ -17,6 +17,7 @@ from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.clock import FrozenClock
 from tests.factories import Factory, TestUser, add_step
 from tests.handoffs.helpers import escalated, handoff_row, post
+from tests.pg_locks import backend_pid, wait_until_blocked
 
 STATS = "/api/v1/analytics/escalations"
 
@@ -185,7 +186,7 @@ async def test_a_first_step_racing_a_release_takes_the_handoff_lock_first(
         await releaser.execute(
             text("SELECT id FROM handoffs WHERE id = :id FOR UPDATE"), {"id": h["id"]}
         )
-        stepper_pid = (await stepper.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        stepper_pid = await backend_pid(stepper)
         step = asyncio.create_task(
             sessions_service.add_step(
                 stepper,
@@ -196,18 +197,7 @@ async def test_a_first_step_racing_a_release_takes_the_handoff_lock_first(
                 now=acted,
             )
         )
-        for _ in range(500):
-            waiting = (
-                await observer.execute(
-                    text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"),
-                    {"pid": stepper_pid},
-                )
-            ).scalar_one()
-            await observer.rollback()
-            if waiting:
-                break
-            await asyncio.sleep(0.01)  # polling the server's lock table, not an app timer
-        assert waiting, "the step did not wait for the handoff"
+        await wait_until_blocked(observer, stepper_pid)  # the step waits for the handoff
         # The session row is free: the step is queued behind the handoff, holding nothing.
         await releaser.execute(
             text("SELECT id FROM ai_sessions WHERE id = :id FOR UPDATE NOWAIT"),
