@@ -47,7 +47,7 @@ def db_upgrade() -> None:
     from flowpilot.migrate import upgrade
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade(settings.system_url, app_role=settings.db_app_role)
     typer.echo("database is up to date")
 
 
@@ -63,7 +63,7 @@ def serve(
     from flowpilot.migrate import upgrade
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade(settings.system_url, app_role=settings.db_app_role)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
     )
