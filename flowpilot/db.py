@@ -3,15 +3,21 @@
 Rule 1 (one write path): the request's session commits or rolls back here and only here.
 Services and repositories ``flush()``; after a successful commit the callbacks queued with
 :func:`after_commit` run (e.g. publishing committed events to the bus).
+
+Cross-account work (background jobs, CLI, migrations) uses the :class:`SystemPath`, whose
+engine refuses to hand out a connection while an HTTP request is being handled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -142,6 +148,54 @@ def _refuse_closed_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> Non
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+_handling_request: ContextVar[bool] = ContextVar("flowpilot_handling_request", default=False)
+
+
+@contextlib.contextmanager
+def handling_request() -> Iterator[None]:
+    """Mark the code inside as handling an HTTP request (the system path refuses it)."""
+    token = _handling_request.set(True)
+    try:
+        yield
+    finally:
+        _handling_request.reset(token)
+
+
+class SystemPathInRequest(RuntimeError):
+    """A request handler tried to use the system path (which bypasses row-level security)."""
+
+
+def _refuse_in_request(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    if _handling_request.get():
+        raise SystemPathInRequest(
+            "the system path sees every account and is not for request handlers; use the "
+            "request's session (SessionDep) or the app's sessionmaker with tenancy.act_for"
+        )
+
+
+@dataclass(frozen=True)
+class SystemPath:
+    """Cross-account database access: the background jobs (event relay, delivery dispatcher,
+    escalation chain), the CLI and migrations. It logs in as the system URL's own role, which
+    owns the tables and bypasses row-level security, and never acts as the app role.
+
+    Not for request handlers: its engine refuses to hand out a connection while an HTTP
+    request is being handled (:func:`handling_request`), so one cannot reach it by accident.
+    """
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+def make_system_path(database_url: str) -> SystemPath:
+    kwargs: dict[str, Any] = {}
+    if not database_url.startswith("sqlite"):
+        kwargs = {"pool_size": 5, "max_overflow": 10}  # jobs: a few short transactions at once
+    engine = make_engine(database_url, **kwargs)
+    event.listen(engine.sync_engine, "checkout", _refuse_in_request)
+    return SystemPath(engine, make_sessionmaker(engine))
 
 
 AfterCommit = Callable[[], Awaitable[None]]
