@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from flowpilot.clock import Clock, SystemClock
 from flowpilot.config import Settings
-from flowpilot.db import SystemPath, make_engine, make_sessionmaker, make_system_path
+from flowpilot.db import SystemPath, check_roles, make_engine, make_sessionmaker, make_system_path
 from flowpilot.events.bus import Bus
 
 log = logging.getLogger("flowpilot")
@@ -44,7 +44,8 @@ class Metrics:
 class AppContext:
     settings: Settings
     clock: Clock
-    # Tenant work (requests).
+    # Tenant work (requests): on PostgreSQL its connections act as the app role, under
+    # row-level security; a session sees nothing until it acts for an account.
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     # Cross-account work (background jobs, CLI): bypasses row-level security; refuses requests.
@@ -77,7 +78,7 @@ def build_bus(settings: Settings) -> Bus:
 def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
     from flowpilot.events import marks
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, role=settings.db_app_role)
     system = make_system_path(settings.system_url)
     # Requests' events are marked published in cross-account batches: the system path's work.
     marks.write_with(engine, system.engine)
@@ -109,6 +110,12 @@ def background_jobs() -> list[tuple[str, BackgroundJob]]:
 
 
 async def start(ctx: AppContext, *, run_workers: bool) -> None:
+    try:
+        await check_roles(ctx.engine, ctx.system)  # PostgreSQL: refuse to run without the wall
+    except BaseException:
+        await ctx.engine.dispose()
+        await ctx.system.engine.dispose()
+        raise
     await ctx.bus.start()
     if run_workers:
         for name, job in background_jobs():
