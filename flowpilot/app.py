@@ -15,7 +15,7 @@ from flowpilot import context as ctx_mod
 from flowpilot.clock import Clock
 from flowpilot.config import Settings
 from flowpilot.errors import DomainError
-from flowpilot.middleware import BodySizeLimit
+from flowpilot.middleware import BodySizeLimit, RequestScope
 
 
 def _routers() -> list[Any]:
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/api/openapi.json",
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestScope)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:

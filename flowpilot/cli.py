@@ -19,19 +19,24 @@ T = TypeVar("T")
 
 
 def _run_in_session(fn: Callable[[Any, Any], Awaitable[T]], settings: Settings) -> T:
-    """Run ``fn(session, ctx)`` in one committed unit of work."""
+    """Run ``fn(session, ctx)`` in one committed unit of work on the system path.
+
+    Operator commands work across accounts (create one, add a user to any, report on all), so
+    they bypass row-level security; they scope by account themselves, as the jobs do.
+    """
     from flowpilot import context as ctx_mod
     from flowpilot.db import commit
 
     async def main() -> T:
         ctx = ctx_mod.build_context(settings)
         try:
-            async with ctx.sessionmaker() as session:
+            async with ctx.system.sessionmaker() as session:
                 result = await fn(session, ctx)
                 await commit(session)
                 return result
         finally:
             await ctx.engine.dispose()
+            await ctx.system.engine.dispose()
 
     return asyncio.run(main())
 
@@ -47,7 +52,7 @@ def db_upgrade() -> None:
     from flowpilot.migrate import upgrade
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade(settings.system_url, app_role=settings.db_app_role)
     typer.echo("database is up to date")
 
 
@@ -63,7 +68,7 @@ def serve(
     from flowpilot.migrate import upgrade
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade(settings.system_url, app_role=settings.db_app_role)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
     )

@@ -10,6 +10,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWPILOT_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./flowpilot.db"
+    # PostgreSQL row-level security (DESIGN rule 2's second wall). Requests run as this role
+    # (set per connection at connect time; in production log in as it directly): it must not
+    # own the tables nor bypass RLS. The migrations create it if missing and grant it.
+    db_app_role: str = Field(default="flowpilot_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # The system path (migrations, background jobs, CLI): a login that owns the tables and
+    # bypasses RLS (superuser or BYPASSRLS). Unset: the same login as ``database_url``.
+    system_database_url: str | None = None
     redis_url: str | None = None
     smtp_url: str | None = None
     smtp_starttls: bool = False
@@ -69,6 +76,11 @@ class Settings(BaseSettings):
     # Limits
     max_body_bytes: int = Field(default=1_048_576, description="request body size cap")
     page_size_max: int = 200
+
+    @property
+    def system_url(self) -> str:
+        """The system path's database URL (cross-account work: migrations, jobs, CLI)."""
+        return self.system_database_url or self.database_url
 
     @property
     def is_sqlite(self) -> bool:

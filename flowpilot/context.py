@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from flowpilot.clock import Clock, SystemClock
 from flowpilot.config import Settings
-from flowpilot.db import make_engine, make_sessionmaker
+from flowpilot.db import SystemPath, check_roles, make_engine, make_sessionmaker, make_system_path
 from flowpilot.events.bus import Bus
 
 log = logging.getLogger("flowpilot")
@@ -44,8 +44,12 @@ class Metrics:
 class AppContext:
     settings: Settings
     clock: Clock
+    # Tenant work (requests): on PostgreSQL its connections act as the app role, under
+    # row-level security; a session sees nothing until it acts for an account.
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Cross-account work (background jobs, CLI): bypasses row-level security; refuses requests.
+    system: SystemPath
     bus: Bus
     metrics: Metrics
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -72,12 +76,18 @@ def build_bus(settings: Settings) -> Bus:
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
-    engine = make_engine(settings.database_url)
+    from flowpilot.events import marks
+
+    engine = make_engine(settings.database_url, role=settings.db_app_role)
+    system = make_system_path(settings.system_url)
+    # Requests' events are marked published in cross-account batches: the system path's work.
+    marks.write_with(engine, system.engine)
     return AppContext(
         settings=settings,
         clock=clock or SystemClock(),
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
+        system=system,
         bus=build_bus(settings),
         metrics=Metrics.create(),
     )
@@ -100,6 +110,12 @@ def background_jobs() -> list[tuple[str, BackgroundJob]]:
 
 
 async def start(ctx: AppContext, *, run_workers: bool) -> None:
+    try:
+        await check_roles(ctx.engine, ctx.system)  # PostgreSQL: refuse to run without the wall
+    except BaseException:
+        await ctx.engine.dispose()
+        await ctx.system.engine.dispose()
+        raise
     await ctx.bus.start()
     if run_workers:
         for name, job in background_jobs():
@@ -128,6 +144,9 @@ async def stop(ctx: AppContext) -> None:
     ctx.tasks.clear()
     from flowpilot.events import marks
 
-    await marks.flush(ctx.engine)  # pending "mark published" batches, before dispose
+    # Pending "mark published" batches (requests' and the jobs'), before dispose.
+    await marks.flush(ctx.engine)
+    await marks.flush(ctx.system.engine)
     await ctx.bus.stop()
     await ctx.engine.dispose()
+    await ctx.system.engine.dispose()

@@ -3,20 +3,28 @@
 Rule 1 (one write path): the request's session commits or rolls back here and only here.
 Services and repositories ``flush()``; after a successful commit the callbacks queued with
 :func:`after_commit` run (e.g. publishing committed events to the bus).
+
+Two ways into the database (rule 2's second wall, see ``flowpilot.tenancy``): requests use an
+engine whose connections act as the app role (row-level security applies; on PostgreSQL);
+cross-account work (background jobs, CLI, migrations) uses the :class:`SystemPath`, whose
+engine refuses to hand out a connection while an HTTP request is being handled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -27,6 +35,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from flowpilot.tenancy import TenantSession
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -90,8 +100,12 @@ def new_id() -> str:
     return f"{ms:012x}{counter:04x}{secrets.token_hex(5)}"
 
 
-def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Build an async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(database_url: str, *, role: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """Build an async engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL with ``role``: every connection acts as that role from its start (``role`` as a
+    connection startup parameter: SET ROLE without a round trip; ``RESET ROLE`` returns to it).
+    """
     if database_url.startswith("sqlite"):
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", 30)
@@ -118,6 +132,14 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", int(os.environ.get("FLOWPILOT_DB_POOL_SIZE", "10")))
     kwargs.setdefault("max_overflow", 20)
+    if role:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        if "+asyncpg" in database_url.split("://", 1)[0]:
+            server_settings = {**connect_args.get("server_settings", {}), "role": role}
+            connect_args["server_settings"] = server_settings
+        else:  # libpq drivers (psycopg)
+            connect_args["options"] = f"{connect_args.get('options', '')} -c role={role}".strip()
+        kwargs["connect_args"] = connect_args
     engine = create_async_engine(database_url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
@@ -141,7 +163,95 @@ def _refuse_closed_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> Non
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=TenantSession
+    )
+
+
+_handling_request: ContextVar[bool] = ContextVar("flowpilot_handling_request", default=False)
+
+
+@contextlib.contextmanager
+def handling_request() -> Iterator[None]:
+    """Mark the code inside as handling an HTTP request (the system path refuses it)."""
+    token = _handling_request.set(True)
+    try:
+        yield
+    finally:
+        _handling_request.reset(token)
+
+
+class SystemPathInRequest(RuntimeError):
+    """A request handler tried to use the system path (which bypasses row-level security)."""
+
+
+def _refuse_in_request(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    if _handling_request.get():
+        raise SystemPathInRequest(
+            "the system path sees every account and is not for request handlers; use the "
+            "request's session (SessionDep) or the app's sessionmaker with tenancy.act_for"
+        )
+
+
+@dataclass(frozen=True)
+class SystemPath:
+    """Cross-account database access: the background jobs (event relay, delivery dispatcher,
+    escalation chain), the CLI and migrations. It logs in as the system URL's own role, which
+    owns the tables and bypasses row-level security, and never acts as the app role.
+
+    Not for request handlers: its engine refuses to hand out a connection while an HTTP
+    request is being handled (:func:`handling_request`), so one cannot reach it by accident.
+    """
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+def make_system_path(database_url: str) -> SystemPath:
+    kwargs: dict[str, Any] = {}
+    if not database_url.startswith("sqlite"):
+        kwargs = {"pool_size": 5, "max_overflow": 10}  # jobs: a few short transactions at once
+    engine = make_engine(database_url, **kwargs)
+    event.listen(engine.sync_engine, "checkout", _refuse_in_request)
+    return SystemPath(engine, make_sessionmaker(engine))
+
+
+class MisconfiguredRoles(RuntimeError):
+    """The database roles would not give the second tenant wall (refuse to start)."""
+
+
+_ROLE_FACTS = text(
+    "SELECT current_user AS name, r.rolsuper OR r.rolbypassrls AS bypasses_rls,"
+    " EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = current_schema()"
+    " AND pg_has_role(current_user, t.tableowner, 'MEMBER')) AS owns_tables"
+    " FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+async def check_roles(engine: AsyncEngine, system: SystemPath) -> None:
+    """PostgreSQL: requests must run under row-level security, the system path above it.
+
+    A request role that owns the tables or bypasses RLS would silently remove the second wall;
+    a system role under RLS would make every job silently see nothing. Either refuses to start.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        app = (await conn.execute(_ROLE_FACTS)).one()
+    if app.bypasses_rls or app.owns_tables:
+        raise MisconfiguredRoles(
+            f"requests run as role {app.name!r}, which "
+            f"{'bypasses row-level security' if app.bypasses_rls else 'owns the tables'}; "
+            "set FLOWPILOT_DB_APP_ROLE to a non-owner role without BYPASSRLS (flowpilot_app)"
+        )
+    async with system.engine.connect() as conn:
+        sys_role = (await conn.execute(_ROLE_FACTS)).one()
+    if not sys_role.bypasses_rls:
+        raise MisconfiguredRoles(
+            f"the system path logs in as role {sys_role.name!r}, which is subject to row-level "
+            "security, so background jobs would see nothing; point "
+            "FLOWPILOT_SYSTEM_DATABASE_URL at the table owner with BYPASSRLS (or a superuser)"
+        )
 
 
 AfterCommit = Callable[[], Awaitable[None]]

@@ -16,7 +16,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("database_url") or Settings().database_url
+    return config.attributes.get("database_url") or Settings().system_url
+
+
+# The role requests run as: the row-level security migration creates and grants it.
+config.attributes.setdefault("db_app_role", Settings().db_app_role)
 
 
 def run_migrations_offline() -> None:

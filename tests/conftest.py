@@ -127,7 +127,12 @@ async def truncate_all(database_url: str) -> None:
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A sessionmaker on this worker's database; all tables are emptied after the test."""
+    """A sessionmaker on this worker's database; all tables are emptied after the test.
+
+    It logs in as the test login (a superuser) without the app role, like the system path: it
+    builds and inspects data across accounts. The app under test runs its requests as the app
+    role, under row-level security on PostgreSQL.
+    """
     engine = make_engine(database_url)
     try:
         yield make_sessionmaker(engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.models import Account, User
@@ -24,6 +24,12 @@ async def add_user(session: AsyncSession, user: User) -> User:
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:
+    """Whether any account has a user with ``email`` (emails are unique across the service)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Row-level security shows only this account's users; the SECURITY DEFINER lookup
+        # answers for all of them (what the unique constraint would reveal anyway).
+        anywhere = select(func.flowpilot_account_of_email(email).is_not(None))
+        return bool((await session.execute(anywhere)).scalar_one())
     stmt = select(User.id).where(User.email == email)
     return (await session.execute(stmt)).first() is not None
 

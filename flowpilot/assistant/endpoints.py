@@ -14,6 +14,7 @@ from flowpilot.assistant.provider import AssistantUnavailable, build_provider
 from flowpilot.assistant.schemas import AskIn, HandoffSummary, SuggestedSenior, SuggestedSeniors
 from flowpilot.auth.deps import CurrentUser
 from flowpilot.db import SessionDep, commit
+from flowpilot.tenancy import act_for
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
 log = logging.getLogger("flowpilot.assistant")
@@ -70,6 +71,7 @@ async def _streamed(
         account_id, session_id = save_to
         try:
             async with maker() as db:
+                await act_for(db, _Account(account_id))
                 await service.record_answer(
                     db,
                     tenant=_Account(account_id),

@@ -39,7 +39,11 @@ async def _check_csrf(request: Request, actor: Actor) -> None:
 
 
 async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
-    """The caller if authenticated, else None. Enforces CSRF on unsafe cookie requests."""
+    """The caller if authenticated, else None. Enforces CSRF on unsafe cookie requests.
+
+    This is where a request starts acting for an account: the token lookup itself makes the
+    request's transaction act for the caller's account (PostgreSQL row-level security).
+    """
     now = request.app.state.clock.now()
     token = bearer_token(request)
     via = "bearer"

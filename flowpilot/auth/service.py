@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot import tenancy
 from flowpilot.auth import repository as repo
 from flowpilot.auth.passwords import dummy_hash, verify_password
 from flowpilot.config import Settings
@@ -78,6 +79,7 @@ async def login(
         ):
             return LoginResult(None, None, None, rate_limited=True)
 
+    await repo.act_for_email_account(session, email)  # row-level security: before the lookup
     user = await repo.user_by_email(session, email)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
     if not ok or user is None or not user.active:
@@ -106,21 +108,25 @@ async def login(
 async def resolve_token(
     session: AsyncSession, *, token: str, now: datetime, via: str
 ) -> Actor | None:
-    """The caller behind ``token``, or None if unknown, expired or the user is inactive."""
-    found = await repo.login_by_token_hash(session, hash_token(token))
+    """The caller behind ``token``, or None if unknown, expired or the user is inactive.
+
+    From here on the transaction acts for the caller's account (row-level security on
+    PostgreSQL); for no account when the token is refused.
+    """
+    found = await repo.caller_by_token_hash(session, hash_token(token))
     if found is None:
         return None
-    login_session, user = found
-    if login_session.expires_at <= now or not user.active:
+    if found.expires_at <= now or not found.active:
+        await tenancy.act_for_nobody(session)
         return None
     return Actor(
-        id=user.id,
-        account_id=user.account_id,
-        role=user.role,
-        email=user.email,
-        name=user.name,
-        login_session_id=login_session.id,
-        csrf_token=login_session.csrf_token,
+        id=found.user_id,
+        account_id=found.account_id,
+        role=found.role,
+        email=found.email,
+        name=found.name,
+        login_session_id=found.login_session_id,
+        csrf_token=found.csrf_token,
         via=via,
     )
 

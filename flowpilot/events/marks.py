@@ -7,12 +7,17 @@ row stays ``published_at IS NULL``: if the process dies first, the relay publish
 again after its grace period (``relay_grace_seconds``, far longer than the linger) and
 consumers drop the duplicate by id, exactly as when a per-event mark transaction was lost.
 ``flush()`` writes what is pending without waiting (shutdown, tests).
+
+A batch spans accounts, so it is the system path's work: the app registers its request engine
+with :func:`write_with` and the marks go through the system engine (under row-level security
+the app role may not update events at all; the event log is append-only for requests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import weakref
 from datetime import datetime
@@ -28,7 +33,10 @@ MAX_BATCH = 500
 
 
 class Marker:
-    """One per engine: the ids waiting to be marked and the task that marks them."""
+    """One per engine: the ids waiting to be marked and the task that marks them.
+
+    ``bind`` is the engine the marks are written with.
+    """
 
     def __init__(self, bind: AsyncEngine, *, linger: float = LINGER_SECONDS) -> None:
         self._bind = weakref.ref(bind)  # the registry below is keyed weakly by the engine
@@ -45,7 +53,10 @@ class Marker:
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
             loop = asyncio.get_running_loop()
-            self._task = loop.create_task(self._run(), name="events-mark-published")
+            # A fresh context, not the committing request's: the system path refuses requests.
+            self._task = loop.create_task(
+                self._run(), name="events-mark-published", context=contextvars.Context()
+            )
         elif len(self._ids) >= MAX_BATCH:
             self._wake.set()
 
@@ -77,7 +88,14 @@ class Marker:
 _markers: weakref.WeakKeyDictionary[AsyncEngine, Marker] = weakref.WeakKeyDictionary()
 
 
+def write_with(engine: AsyncEngine, writer: AsyncEngine) -> None:
+    """Write the marks of events committed through ``engine`` with ``writer`` instead."""
+    _markers[engine] = Marker(writer)
+
+
 def marker(bind: AsyncEngine) -> Marker:
+    """The marker for events committed through ``bind`` (writes with ``bind`` unless
+    :func:`write_with` said otherwise)."""
     found = _markers.get(bind)
     if found is None:
         found = _markers[bind] = Marker(bind)

@@ -28,12 +28,12 @@ async def relay_once(ctx: AppContext) -> int:
     before = now - timedelta(seconds=ctx.settings.relay_grace_seconds)
     total = 0
     while True:
-        async with ctx.sessionmaker() as session:
+        async with ctx.system.sessionmaker() as session:  # every account's events
             rows = await repo.unpublished(session, before=before, limit=BATCH)
         if not rows:
             return total
         events = [to_bus_event(row, relayed=True) for row in rows]
-        if not await publish_and_mark(ctx.bus, ctx.engine, events, now=now):
+        if not await publish_and_mark(ctx.bus, ctx.system.engine, events, now=now):
             return total  # bus or database down: try again next round
         total += len(events)
         if len(rows) < BATCH:

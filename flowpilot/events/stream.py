@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from flowpilot.events import repository as repo
 from flowpilot.events.bus import STREAMED_TYPES, Bus, BusEvent, Control, Subscription
-from flowpilot.tenancy import Tenant
+from flowpilot.tenancy import Tenant, act_for
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -126,6 +126,7 @@ class EventStream(Response):
         """Send what the client missed; or ``resync`` when that is beyond the replay window."""
         after = dedupe.last_id
         async with self.sessionmaker() as session:
+            await act_for(session, self.tenant)  # a session of its own: say whose log it reads
             rows = await repo.replay(
                 session,
                 self.tenant,
@@ -133,8 +134,9 @@ class EventStream(Response):
                 types=sorted(STREAMED_TYPES),
                 limit=self.replay_limit + 1,
             )
-            stale = len(rows) > self.replay_limit or after > await repo.head_id(session)
-            head = await repo.head_id(session, self.tenant) if stale else 0
+            # The account's own log is all this stream ever sees (row-level security agrees).
+            head = await repo.head_id(session, self.tenant)
+            stale = len(rows) > self.replay_limit or after > head
             events = [(row.id, row.type, row.payload) for row in rows]
         if stale:
             # Too much missed (or an id this log never issued): reload, then resume from here.

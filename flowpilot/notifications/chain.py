@@ -34,7 +34,7 @@ class _AccountRef:
 async def run_chain_once(ctx: AppContext) -> int:
     """One round of the chain: returns how many steps (re-notify, admin alert) were taken."""
     now = ctx.clock.now()
-    async with ctx.sessionmaker() as session:
+    async with ctx.system.sessionmaker() as session:  # every account's open handoffs
         candidates = await repo.chain_candidates(session, now=now)
         await session.rollback()
     done = 0
@@ -56,7 +56,7 @@ async def _take_step(
     ctx: AppContext, handoff_id: str, *, event_type: str, column: str, minutes: int
 ) -> bool:
     now = ctx.clock.now()
-    async with ctx.sessionmaker() as session:
+    async with ctx.system.sessionmaker() as session:
         if not await repo.mark_chain_step(session, handoff_id=handoff_id, column=column, now=now):
             await session.rollback()
             return False

@@ -38,13 +38,13 @@ __all__ = ["dispatcher_job", "escalation_chain_job", "run_chain_once", "run_once
 async def take_due(ctx: AppContext, *, limit: int | None = None) -> list[repo.Job]:
     """Lease due deliveries and read what sending needs, in one short committed transaction."""
     now = ctx.clock.now()
-    async with ctx.sessionmaker() as session:
+    async with ctx.system.sessionmaker() as session:  # every account's due deliveries
         ids = await repo.take_due(
             session,
             now=now,
             limit=limit or ctx.settings.delivery_batch_size,
             lease_seconds=ctx.settings.delivery_sending_timeout_seconds,
-            skip_locked=ctx.engine.dialect.name == "postgresql",
+            skip_locked=ctx.system.engine.dialect.name == "postgresql",
         )
         jobs = await repo.load_jobs(session, ids)
         await commit(session)
@@ -174,7 +174,7 @@ async def _finish(
     error: str | None,
     next_attempt_at: datetime | None = None,
 ) -> None:
-    async with ctx.sessionmaker() as session:
+    async with ctx.system.sessionmaker() as session:
         recorded = await repo.finish(
             session,
             delivery_id=job.delivery_id,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.clock import FrozenClock
 from flowpilot.context import AppContext
-from flowpilot.db import make_engine, make_sessionmaker
+from flowpilot.db import make_system_path
 from flowpilot.notifications.dispatcher import run_chain_once, run_once
 from tests.factories import Factory
 from tests.notifications.helpers import deliveries, events_of
@@ -154,13 +154,13 @@ async def test_two_chain_workers_never_renotify_twice(
         tech = await factory.user(team["tech"].account_id, role="technician")
         handoffs.append(await escalate_api(client, tech))
     clock.advance(minutes=10)
-    engines = [make_engine(database_url) for _ in range(2)]
+    paths = [make_system_path(database_url) for _ in range(2)]  # two processes' pools
     try:
-        workers = [replace(ctx, engine=e, sessionmaker=make_sessionmaker(e)) for e in engines]
+        workers = [replace(ctx, system=p) for p in paths]
         results = await asyncio.gather(*(run_chain_once(w) for w in workers))
     finally:
-        for e in engines:
-            await e.dispose()
+        for p in paths:
+            await p.engine.dispose()
     assert sum(results) == 5
     for handoff in handoffs:
         types = [e.type for e in await events_of(db, handoff["id"])]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.clock import FrozenClock
 from flowpilot.context import AppContext
-from flowpilot.db import make_engine, make_sessionmaker
+from flowpilot.db import make_system_path
 from flowpilot.models import User
 from flowpilot.notifications.dispatcher import run_once
 from tests.factories import Factory, open_session, password_hash
@@ -70,13 +70,13 @@ async def test_two_workers_send_each_of_500_deliveries_exactly_once(
 
     ctx.settings.smtp_url = smtp_server.url
     ctx.settings.delivery_batch_size = 20
-    engines = [make_engine(database_url) for _ in range(2)]
+    paths = [make_system_path(database_url) for _ in range(2)]  # two processes' pools
     try:
-        workers = [replace(ctx, engine=e, sessionmaker=make_sessionmaker(e)) for e in engines]
+        workers = [replace(ctx, system=p) for p in paths]
         taken = await asyncio.gather(*(_worker(w) for w in workers))
     finally:
-        for e in engines:
-            await e.dispose()
+        for p in paths:
+            await p.engine.dispose()
 
     sends = Counter(m.delivery_id for m in smtp_server.messages)
     final = await deliveries(db)
