@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flowpilot.events.gcpolicy import SettleCollector
 from flowpilot.events.ticker import LoopTicker, Ticker
 
 log = logging.getLogger("flowpilot.events")
@@ -149,14 +150,16 @@ class Subscription:
 
 
 class Fanout:
-    """This process's subscribers by account, and the heartbeat that pokes them all."""
+    """This process's subscribers by account, the heartbeat that pokes them all, and the
+    collector that pays the GC cost of new subscribers once they stop arriving (``gcpolicy``)."""
 
     def __init__(self, *, queue_size: int, heartbeat_seconds: float, ticker: Ticker | None) -> None:
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
         self.ticker: Ticker = ticker or LoopTicker()
+        self.collector = SettleCollector()
         self._by_account: dict[str, set[Subscription]] = {}
-        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def count(self) -> int:
@@ -168,6 +171,7 @@ class Fanout:
     def add(self, account_id: str, last_event_id: int | None = None) -> Subscription:
         sub = Subscription(self, account_id, self.queue_size, last_event_id or 0)
         self._by_account.setdefault(account_id, set()).add(sub)
+        self.collector.added += 1
         return sub
 
     def discard(self, sub: Subscription) -> None:
@@ -205,20 +209,31 @@ class Fanout:
             await self.ticker.sleep(self.heartbeat_seconds)
             self.beat()
 
+    async def _collect_loop(self) -> None:
+        while True:
+            await self.ticker.sleep(self.collector.INTERVAL)
+            self.collector.tick(self.count)
+
     def start(self) -> None:
-        if self._heartbeat_task is None:
-            self._heartbeat_task = asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat")
+        if not self._tasks:
+            self.collector.install()
+            self._tasks = [
+                asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat"),
+                asyncio.create_task(self._collect_loop(), name="sse-settle-collector"),
+            ]
 
     async def stop(self) -> None:
-        task, self._heartbeat_task = self._heartbeat_task, None
-        if task is not None:
+        tasks, self._tasks = self._tasks, []
+        self.collector.uninstall()
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def use_ticker(self, ticker: Ticker) -> None:
         """Swap the ticker (tests inject a ``ManualTicker``); restarts the heartbeat loop."""
-        running = self._heartbeat_task is not None
+        running = bool(self._tasks)
         await self.stop()
         self.ticker = ticker
         if running:
