@@ -388,6 +388,13 @@ class Run:
                 for e in range(self.args.events):
                     await self.publish(client, e % len(self.accounts))
                     samples += self.probe.samples
+                    if self.args.per_event:
+                        print(
+                            f"    e={e} account {e % len(self.accounts)}: request "
+                            f"{self.request_ms[-1]:.1f} ms, slowest receipt "
+                            f"{max(self.probe.samples, default=0.0):.1f} ms",
+                            flush=True,
+                        )
                     expected += self.probe.expected
                 results.append(
                     Result(
@@ -498,6 +505,11 @@ if __name__ == "__main__":
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--connect-concurrency", type=int, default=200)
+    parser.add_argument(
+        "--per-event",
+        action="store_true",
+        help="print each escalation's request time and slowest receipt",
+    )
     parser.add_argument("--reference-server", type=int, help=argparse.SUPPRESS)
     ns = parser.parse_args()
     try:
