@@ -61,7 +61,10 @@ async def reference_server(port: int) -> None:
             chunk = b"%x\r\n%s\r\n" % (len(body), body)
             for w in list(streams.get(account, ())):
                 w.write(chunk)
-            writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+            # It closes the connection: say so, or the client may reuse it and read a reset.
+            writer.write(
+                b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
             await writer.drain()
             writer.close()
             return
