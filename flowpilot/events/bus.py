@@ -177,7 +177,7 @@ class Fanout:
 
     @property
     def count(self) -> int:
-        return sum(len(subs) for subs in self._by_account.values())
+        return sum(len(subs) for subs in self._slices)  # SLICES sets, however many accounts
 
     def accounts(self) -> list[str]:
         return list(self._by_account)
