@@ -61,7 +61,10 @@ async def reference_server(port: int) -> None:
             chunk = b"%x\r\n%s\r\n" % (len(body), body)
             for w in list(streams.get(account, ())):
                 w.write(chunk)
-            writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+            # It closes the connection: say so, or the client may reuse it and read a reset.
+            writer.write(
+                b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
             await writer.drain()
             writer.close()
             return
@@ -388,6 +391,13 @@ class Run:
                 for e in range(self.args.events):
                     await self.publish(client, e % len(self.accounts))
                     samples += self.probe.samples
+                    if self.args.per_event:
+                        print(
+                            f"    e={e} account {e % len(self.accounts)}: request "
+                            f"{self.request_ms[-1]:.1f} ms, slowest receipt "
+                            f"{max(self.probe.samples, default=0.0):.1f} ms",
+                            flush=True,
+                        )
                     expected += self.probe.expected
                 results.append(
                     Result(
@@ -498,6 +508,11 @@ if __name__ == "__main__":
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--connect-concurrency", type=int, default=200)
+    parser.add_argument(
+        "--per-event",
+        action="store_true",
+        help="print each escalation's request time and slowest receipt",
+    )
     parser.add_argument("--reference-server", type=int, help=argparse.SUPPRESS)
     ns = parser.parse_args()
     try:

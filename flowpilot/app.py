@@ -10,11 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from starlette.types import Receive, Scope, Send
 
 from flowpilot import context as ctx_mod
 from flowpilot.clock import Clock
 from flowpilot.config import Settings
 from flowpilot.errors import DomainError
+from flowpilot.events import stream as event_stream
 from flowpilot.middleware import BodySizeLimit, RequestScope
 
 
@@ -35,6 +37,14 @@ def _routers() -> list[Any]:
     return api + web_routers()
 
 
+class FlowPilotApp(FastAPI):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A live stream runs here, after the routing stack returned (see events.stream.route).
+        stream = await event_stream.route(super().__call__, scope, receive, send)
+        if stream is not None:
+            await stream(receive, send)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -52,7 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             await ctx_mod.stop(ctx)
 
-    app = FastAPI(
+    app = FlowPilotApp(
         title="FlowPilot",
         version="0.1.0",
         lifespan=lifespan,

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flowpilot.events.gcpolicy import SettleCollector
 from flowpilot.events.ticker import LoopTicker, Ticker
 
 log = logging.getLogger("flowpilot.events")
@@ -76,6 +77,7 @@ class Subscription:
         "_waiter",
         "account_id",
         "after",
+        "beat_slice",
         "closed",
         "expires_at",
         "fanout",
@@ -94,6 +96,7 @@ class Subscription:
         self.after = after  # ids at or below this reached the client already (Last-Event-ID)
         self.high_water = after
         self.expires_at: float | None = None
+        self.beat_slice = 0  # which heartbeat tick of the interval pings it (set by the fan-out)
 
     def offer(self, event: BusEvent) -> None:
         """Queue an event; on overflow, replace the backlog with ``resync`` and drop out."""
@@ -149,18 +152,32 @@ class Subscription:
 
 
 class Fanout:
-    """This process's subscribers by account, and the heartbeat that pokes them all."""
+    """This process's subscribers by account, the heartbeat that pokes them all, and the
+    collector that pays the GC cost of new subscribers once they stop arriving (``gcpolicy``).
+
+    The heartbeat is spread over its interval: ``SLICES`` ticks per interval, each pinging the
+    subscribers of one slice, so every stream still gets one ping per interval but the process
+    never writes to all of them at once (10k pings in one go held the event loop ~330 ms on
+    the 2-core box, and any request arriving then waited for all of them). A new subscriber
+    joins the emptiest slice, preferring the one that fires one interval from now; a lone
+    stream is therefore first pinged one interval after it connected.
+    """
+
+    SLICES = 25
 
     def __init__(self, *, queue_size: int, heartbeat_seconds: float, ticker: Ticker | None) -> None:
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
         self.ticker: Ticker = ticker or LoopTicker()
+        self.collector = SettleCollector()
         self._by_account: dict[str, set[Subscription]] = {}
-        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._slices: list[set[Subscription]] = [set() for _ in range(self.SLICES)]
+        self._tick = 0  # heartbeat ticks since the loop started
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def count(self) -> int:
-        return sum(len(subs) for subs in self._by_account.values())
+        return sum(len(subs) for subs in self._slices)  # SLICES sets, however many accounts
 
     def accounts(self) -> list[str]:
         return list(self._by_account)
@@ -168,9 +185,24 @@ class Fanout:
     def add(self, account_id: str, last_event_id: int | None = None) -> Subscription:
         sub = Subscription(self, account_id, self.queue_size, last_event_id or 0)
         self._by_account.setdefault(account_id, set()).add(sub)
+        sub.beat_slice = self._emptiest_slice()
+        self._slices[sub.beat_slice].add(sub)
+        self.collector.added += 1
         return sub
 
+    def _emptiest_slice(self) -> int:
+        first = self._tick % self.SLICES  # fires again one whole interval from now
+        best, best_size = first, len(self._slices[first])
+        for step in range(1, self.SLICES):
+            if best_size == 0:
+                break
+            k = (first + step) % self.SLICES
+            if len(self._slices[k]) < best_size:
+                best, best_size = k, len(self._slices[k])
+        return best
+
     def discard(self, sub: Subscription) -> None:
+        self._slices[sub.beat_slice].discard(sub)
         subs = self._by_account.get(sub.account_id)
         if subs is None:
             return
@@ -189,36 +221,55 @@ class Fanout:
                 sub.notify(Control("resync", last_id=sub.high_water))
                 sub.close()
 
-    def beat(self) -> None:
-        """One heartbeat: a comment to every stream, and ``end`` to those past their lifetime."""
+    def beat(self, slice_: int) -> None:
+        """One heartbeat tick: a comment to the streams of ``slice_``, ``end`` to those of them
+        past their lifetime."""
         now = self.ticker.now()
-        for subs in list(self._by_account.values()):
-            for sub in list(subs):
-                if sub.expires_at is not None and sub.expires_at <= now:
-                    sub.notify(END)
-                    sub.close()
-                else:
-                    sub.notify(HEARTBEAT)
+        for sub in list(self._slices[slice_ % self.SLICES]):
+            if sub.expires_at is not None and sub.expires_at <= now:
+                sub.notify(END)
+                sub.close()
+            else:
+                sub.notify(HEARTBEAT)
 
     async def _heartbeat_loop(self) -> None:
+        step = self.heartbeat_seconds / self.SLICES
+        started = self.ticker.now()
+        self._tick = 0
         while True:
-            await self.ticker.sleep(self.heartbeat_seconds)
-            self.beat()
+            await self.ticker.sleep(max(0.0, started + (self._tick + 1) * step - self.ticker.now()))
+            # Every tick that is due, in order: a late wake-up (or a test's ticker jumping a
+            # whole interval) still pings each slice once.
+            due = int((self.ticker.now() - started) / step + 1e-9)
+            while self._tick < due:
+                self._tick += 1
+                self.beat(self._tick)
+
+    async def _collect_loop(self) -> None:
+        while True:
+            await self.ticker.sleep(self.collector.INTERVAL)
+            self.collector.tick(self.count)
 
     def start(self) -> None:
-        if self._heartbeat_task is None:
-            self._heartbeat_task = asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat")
+        if not self._tasks:
+            self.collector.install()
+            self._tasks = [
+                asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat"),
+                asyncio.create_task(self._collect_loop(), name="sse-settle-collector"),
+            ]
 
     async def stop(self) -> None:
-        task, self._heartbeat_task = self._heartbeat_task, None
-        if task is not None:
+        tasks, self._tasks = self._tasks, []
+        self.collector.uninstall()
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def use_ticker(self, ticker: Ticker) -> None:
         """Swap the ticker (tests inject a ``ManualTicker``); restarts the heartbeat loop."""
-        running = self._heartbeat_task is not None
+        running = bool(self._tasks)
         await self.stop()
         self.ticker = ticker
         if running:

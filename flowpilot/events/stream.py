@@ -15,11 +15,12 @@ import collections
 import contextlib
 import json
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowpilot.events import repository as repo
 from flowpilot.events.bus import STREAMED_TYPES, Bus, BusEvent, Control, Subscription
@@ -31,6 +32,8 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 HEARTBEAT_FRAME = b": ping\n\n"
+DETACH_SLOT = "flowpilot.detached_stream"
+StreamRunner = Callable[[Receive, Send], Awaitable[None]]
 
 
 def frame(*, event: str, data: Any, id: int | None = None) -> bytes:
@@ -98,6 +101,14 @@ class EventStream(Response):
         self.raw_headers = list(HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        slot = scope.get(DETACH_SLOT)
+        if slot is not None:
+            # The app runs the stream once the routing stack has returned (see ``route``).
+            slot.append(self.run)
+            return
+        await self.run(receive, send)
+
+    async def run(self, receive: Receive, send: Send) -> None:
         fanout = self.bus.fanout
         sub = await self.bus.subscribe(self.tenant.account_id, self.last_event_id)
         # Up to 10% early, so streams opened together (after a deploy) do not all end together.
@@ -169,6 +180,33 @@ class EventStream(Response):
                 return
             await send(_chunk(frame(event=item.type, data=item.data, id=item.id)))
             dedupe.sent(item.id)
+
+
+async def route(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> StreamRunner | None:
+    """Call ``app`` (the routing stack); if it answered with an :class:`EventStream`, return
+    the stream to run once the stack has unwound, else ``None`` (the response was sent).
+
+    A stream lives for an hour. Run inside the routing stack, each kept ~25 nested coroutines
+    (middleware, router, dependency exit stacks, Request objects) alive: ~150 GC-tracked
+    objects per stream that every full collection of the cyclic GC scans, with the event loop
+    stopped (~0.6 µs per object: 180 ms at 1k open streams, 860 ms at 10k). Detached, a stream
+    keeps half as many (its own coroutines, subscription and disconnect watcher, and
+    uvicorn's per-connection state).
+    """
+    if scope["type"] != "http":
+        await app(scope, receive, send)
+        return None
+    before = set(scope)
+    slot: list[StreamRunner] = []
+    scope[DETACH_SLOT] = slot
+    await app(scope, receive, send)
+    if not slot:
+        return None
+    # What the stack left in the scope (its closed exit stacks, the route, dependency state)
+    # is no use to the stream and would otherwise live as long as it does.
+    for key in set(scope) - before:
+        del scope[key]
+    return slot[0]
 
 
 def _chunk(body: bytes) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 
-from flowpilot.events.bus import BusEvent, Control
+from flowpilot.events.bus import BusEvent, Control, Fanout
 from flowpilot.events.ticker import ManualTicker
 from tests.events.conftest import MakeBus
 
@@ -100,6 +101,26 @@ async def test_heartbeat_follows_the_injected_ticker(make_bus: MakeBus) -> None:
     await ticker.wait_for_sleepers(1)
     await ticker.advance(25)
     assert await take(sub, 1) == [Control("heartbeat")]
+
+
+async def test_heartbeats_are_spread_over_the_interval(make_bus: MakeBus) -> None:
+    # Pinging every stream at once held the event loop ~330 ms at 10k streams.
+    ticker = ManualTicker()
+    bus = await make_bus(heartbeat_seconds=25, ticker=ticker)
+    slices = Fanout.SLICES
+    subs = [await bus.subscribe(f"acct-{i % 3}") for i in range(2 * slices)]
+    pings: collections.Counter[int] = collections.Counter()
+    per_tick = []
+    for _ in range(slices):  # one whole interval, tick by tick
+        await ticker.wait_for_sleepers(2)  # the heartbeat and the settle collector
+        await ticker.advance(25 / slices)
+        pinged = [i for i, sub in enumerate(subs) if sub.qsize() == 0 and sub._items]
+        for i in pinged:
+            assert await take(subs[i], 1) == [Control("heartbeat")]
+            pings[i] += 1
+        per_tick.append(len(pinged))
+    assert per_tick == [2] * slices
+    assert [pings[i] for i in range(len(subs))] == [1] * len(subs)  # one ping each per interval
 
 
 async def test_lifetime_ends_a_subscription_at_a_heartbeat(make_bus: MakeBus) -> None:
