@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, MetaData, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -143,6 +143,7 @@ def make_engine(database_url: str, *, role: str | None = None, **kwargs: Any) ->
     engine = create_async_engine(database_url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    event.listen(engine.sync_engine, "handle_error", _dead_protocol_is_disconnect)
     return engine
 
 
@@ -160,6 +161,23 @@ def _refuse_closed_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> Non
     is_closed = getattr(driver, "is_closed", None)
     if is_closed is not None and is_closed():
         raise DisconnectionError("connection closed by the server")
+
+
+def _dead_protocol_is_disconnect(context: ExceptionContext) -> None:
+    """Count asyncpg's "cannot switch to state ...; another operation is in progress" as a
+    disconnect, so SQLAlchemy invalidates the pool.
+
+    A connection whose backend was killed first receives the server's FATAL message and only
+    then the EOF; in between (a couple of event-loop turns) it is neither closed nor usable, and
+    its next statement fails with that error, which SQLAlchemy does not see as a disconnect. The
+    request that drew it fails either way (so did ``pool_pre_ping``'s ping); this keeps the rest
+    of the pool's dead connections from failing later requests one by one.
+    """
+    if context.is_disconnect:
+        return
+    message = str(context.original_exception)
+    if "cannot switch to state" in message and "another operation" in message:
+        context.is_disconnect = True
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

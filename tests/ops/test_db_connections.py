@@ -7,8 +7,11 @@ connections (restart, idle kill, ``pg_terminate_backend``), the next request sti
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowpilot.db import make_engine
 from tests.conftest import POSTGRES_URL, _pg_url
@@ -43,6 +46,22 @@ async def _kill_backends_of(database: str) -> None:
         await admin.dispose()
 
 
+async def _client_saw_the_close(engine: AsyncEngine) -> None:
+    """Let the event loop read the EOF the killed backends sent to the app's pooled connections.
+
+    The server removes a backend from ``pg_stat_activity`` a moment before its socket closes;
+    the check on checkout is for connections the client already knows are closed.
+    """
+    # The idle connections of the QueuePool (SQLAlchemy internals: fails loudly if they move).
+    idle = engine.sync_engine.pool._pool._queue._queue  # type: ignore[attr-defined]
+    assert idle, "the app's pool holds no idle connection"
+    for _ in range(500):
+        if all(entry.driver_connection.is_closed() for entry in list(idle)):
+            return
+        await asyncio.sleep(0.01)  # socket I/O being read, not an app timer
+    raise AssertionError("the client never saw the killed connections close")
+
+
 async def test_requests_succeed_after_the_database_drops_the_pools_connections(
     app, client, factory, database_url
 ):
@@ -51,6 +70,7 @@ async def test_requests_succeed_after_the_database_drops_the_pools_connections(
     assert before.status_code == 200, before.text
 
     await _kill_backends_of(database_url.rpartition("/")[2])
+    await _client_saw_the_close(app.state.ctx.engine)
 
     after = await client.get("/api/v1/users", headers=admin.headers)
     assert after.status_code == 200, after.text
