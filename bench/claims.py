@@ -31,6 +31,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from bench.claims_seed import bulk_handoffs, seed_people
+from flowpilot import tenancy
 from flowpilot.auth.service import Actor
 from flowpilot.db import commit, make_engine, make_sessionmaker
 from flowpilot.errors import Conflict
@@ -62,12 +63,20 @@ async def _admin(base: str, sql: str) -> None:
 Attempt = Callable[[str, Actor], Awaitable[tuple[bool, str | None]]]
 
 
-def service_attempt(maker: Any, bus: MemoryBus | None, now: datetime) -> Attempt:
-    """A claim as the API does it: ``service.claim`` in its own session + commit (+ publish)."""
+def service_attempt(
+    maker: Any, bus: MemoryBus | None, now: datetime, *, act_for: bool = False
+) -> Attempt:
+    """A claim as the API does it: ``service.claim`` in its own session + commit (+ publish).
+
+    ``act_for``: first make the transaction act for the claimer's account (row-level security;
+    the API folds this into its token lookup, so here it stands in for that round trip).
+    """
 
     async def attempt(handoff_id: str, actor: Actor) -> tuple[bool, str | None]:
         async with maker() as session:
             try:
+                if act_for:
+                    await tenancy.act_for(session, actor)
                 await service.claim(session, actor=actor, handoff_id=handoff_id, now=now, bus=bus)
                 await commit(session)
                 return True, actor.id
@@ -236,6 +245,9 @@ async def main() -> None:
         " fills statement caches, so the first path measured is not the only cold one",
     )
     parser.add_argument("--queue-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--app-role", default="flowpilot_app", help="the role requests run as (row-level security)"
+    )
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--keep", action="store_true", help="keep the database (to inspect)")
     args = parser.parse_args()
@@ -263,7 +275,7 @@ async def main() -> None:
                 engine,
                 claim_people[0],
                 claim_people[1:],
-                3 * args.handoffs + 3 * args.warmup,
+                4 * args.handoffs + 4 * args.warmup,
                 now - timedelta(hours=2),
                 statuses=("open",),
             )
@@ -271,7 +283,7 @@ async def main() -> None:
                 await conn.execute(text("ANALYZE"))
             load_s = time.perf_counter() - t0
             seniors = claim_people[1:]
-            warm_ids = claim_ids[3 * args.handoffs :]
+            warm_ids = claim_ids[4 * args.handoffs :]
 
             async def warm_up(attempt: Attempt, k: int) -> None:
                 ids = warm_ids[k * args.warmup : (k + 1) * args.warmup]
@@ -290,6 +302,24 @@ async def main() -> None:
                     workers=args.workers,
                 ),
             }
+            # As the server runs requests: the app role under row-level security.
+            app_engine = make_engine(
+                sa_url, role=args.app_role, pool_size=args.workers, max_overflow=0
+            )
+            marks.write_with(app_engine, engine)  # the app role may not update the event log
+            app_maker = make_sessionmaker(app_engine)
+            await warm_up(service_attempt(app_maker, bus, now, act_for=True), 3)
+            claims[
+                "service layer as the app role under RLS (+ set_config, as the auth lookup)"
+            ] = await bench_claims(
+                service_attempt(app_maker, bus, now, act_for=True),
+                claim_ids[3 * args.handoffs : 4 * args.handoffs],
+                seniors,
+                claimers=args.claimers,
+                workers=args.workers,
+            )
+            await marks.flush(app_engine)
+            await app_engine.dispose()
             await warm_up(service_attempt(maker, None, now), 2)
             claims[
                 "service layer, no bus (skips after-commit publish + mark)"
@@ -327,7 +357,7 @@ async def main() -> None:
         f" · Python {platform.python_version()}"
         f" · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · load avg before/after"
         f" {load_before:.1f}/{os.getloadavg()[0]:.1f} · seeded"
-        f" {args.queue_rows + 3 * args.handoffs:,} handoffs in {load_s:.1f} s · `{cmd}`\n"
+        f" {args.queue_rows + 4 * args.handoffs:,} handoffs in {load_s:.1f} s · `{cmd}`\n"
     )
     print(
         f"### Claims ({args.handoffs} open handoffs x {args.claimers} back-to-back claimers each, "
