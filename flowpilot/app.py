@@ -15,9 +15,10 @@ from starlette.types import Receive, Scope, Send
 from flowpilot import context as ctx_mod
 from flowpilot.clock import Clock
 from flowpilot.config import Settings
+from flowpilot.db import handling_request
 from flowpilot.errors import DomainError
 from flowpilot.events import stream as event_stream
-from flowpilot.middleware import BodySizeLimit, RequestScope
+from flowpilot.middleware import BodySizeLimit
 
 
 def _routers() -> list[Any]:
@@ -39,10 +40,16 @@ def _routers() -> list[Any]:
 
 class FlowPilotApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A live stream runs here, after the routing stack returned (see events.stream.route).
-        stream = await event_stream.route(super().__call__, scope, receive, send)
-        if stream is not None:
-            await stream(receive, send)
+        if scope["type"] not in ("http", "websocket"):  # lifespan: start-up may use the system path
+            await super().__call__(scope, receive, send)
+            return
+        # Everything a request runs, its live stream included, is request work: the system path
+        # (flowpilot.db.SystemPath, every account, no row-level security) refuses to serve it.
+        with handling_request():
+            # A live stream runs here, after the routing stack returned (events.stream.route).
+            stream = await event_stream.route(super().__call__, scope, receive, send)
+            if stream is not None:
+                await stream(receive, send)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -70,7 +77,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/api/openapi.json",
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestScope)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:

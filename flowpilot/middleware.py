@@ -7,23 +7,6 @@ import json
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flowpilot.db import handling_request
-
-
-class RequestScope:
-    """Mark everything a request runs (handlers, dependencies, streamed bodies) as request
-    work, so the system path (``flowpilot.db.SystemPath``) refuses to serve it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            with handling_request():
-                await self.app(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
 
 class BodySizeLimit:
     """Answer 413 for request bodies over ``max_bytes`` (declared or streamed)."""

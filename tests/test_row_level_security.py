@@ -20,12 +20,14 @@ from fastapi import FastAPI, Request
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import Receive, Send
 
 from flowpilot.app import create_app
 from flowpilot.auth import service as auth_service
 from flowpilot.clock import FrozenClock
 from flowpilot.config import Settings
 from flowpilot.db import Base, MisconfiguredRoles, SystemPathInRequest
+from flowpilot.events.stream import EventStream
 from flowpilot.models import LoginSession
 from flowpilot.tenancy import act_for, act_for_nobody
 from tests.factories import Factory, TestUser, add_step
@@ -274,7 +276,11 @@ async def test_login_acts_for_the_users_account_only(
 
 
 async def test_the_system_path_cannot_be_reached_from_a_request(
-    app: FastAPI, client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Any backend: a handler that reaches for the system path by mistake fails loudly."""
 
@@ -285,6 +291,23 @@ async def test_the_system_path_cannot_be_reached_from_a_request(
     app.add_api_route("/careless", careless_handler)
     with pytest.raises(SystemPathInRequest):
         await client.get("/careless")
+    # A live stream runs after the routing stack has returned: still request work.
+    refused: list[BaseException] = []
+
+    async def careless_stream(self: EventStream, receive: Receive, send: Send) -> None:
+        try:
+            async with app.state.ctx.system.sessionmaker() as session:
+                await session.execute(select(1))
+        except SystemPathInRequest as exc:
+            refused.append(exc)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    monkeypatch.setattr(EventStream, "run", careless_stream)
+    engineer = await factory.user(role="engineer")
+    streamed = await client.get("/api/v1/handoffs/stream", headers=engineer.headers)
+    assert streamed.status_code == 200
+    assert len(refused) == 1, "a live stream reached the system path"
     # Outside requests (jobs, CLI) it works.
     async with app.state.ctx.system.sessionmaker() as session:
         assert (await session.execute(select(1))).scalar_one() == 1
