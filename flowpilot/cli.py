@@ -25,11 +25,12 @@ def _run_in_session(fn: Callable[[Any, Any], Awaitable[T]], settings: Settings) 
     they bypass row-level security; they scope by account themselves, as the jobs do.
     """
     from flowpilot import context as ctx_mod
-    from flowpilot.db import commit
+    from flowpilot.db import check_system_role, commit
 
     async def main() -> T:
         ctx = ctx_mod.build_context(settings)
         try:
+            await check_system_role(ctx.system)  # else a report would silently be empty
             async with ctx.system.sessionmaker() as session:
                 result = await fn(session, ctx)
                 await commit(session)

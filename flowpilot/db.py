@@ -132,16 +132,19 @@ def make_engine(database_url: str, *, role: str | None = None, **kwargs: Any) ->
         return engine
     kwargs.setdefault("pool_size", int(os.environ.get("FLOWPILOT_DB_POOL_SIZE", "10")))
     kwargs.setdefault("max_overflow", 20)
+    asyncpg = "+asyncpg" in database_url.split("://", 1)[0]
     if role:
         connect_args = dict(kwargs.pop("connect_args", {}))
-        if "+asyncpg" in database_url.split("://", 1)[0]:
+        if asyncpg:
             server_settings = {**connect_args.get("server_settings", {}), "role": role}
             connect_args["server_settings"] = server_settings
         else:  # libpq drivers (psycopg)
             connect_args["options"] = f"{connect_args.get('options', '')} -c role={role}".strip()
         kwargs["connect_args"] = connect_args
+    if not asyncpg:  # the local closed-connection check below knows asyncpg only
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(database_url, **kwargs)
-    if not kwargs.get("pool_pre_ping"):
+    if asyncpg and not kwargs.get("pool_pre_ping"):
         event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     event.listen(engine.sync_engine, "handle_error", _dead_protocol_is_disconnect)
     return engine
@@ -241,7 +244,8 @@ class MisconfiguredRoles(RuntimeError):
 _ROLE_FACTS = text(
     "SELECT current_user AS name, r.rolsuper OR r.rolbypassrls AS bypasses_rls,"
     " EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = current_schema()"
-    " AND pg_has_role(current_user, t.tableowner, 'MEMBER')) AS owns_tables"
+    " AND pg_has_role(current_user, t.tableowner, 'MEMBER')) AS owns_tables,"
+    " has_schema_privilege(current_user, current_schema(), 'CREATE') AS can_create"
     " FROM pg_roles r WHERE r.rolname = current_user"
 )
 
@@ -250,18 +254,34 @@ async def check_roles(engine: AsyncEngine, system: SystemPath) -> None:
     """PostgreSQL: requests must run under row-level security, the system path above it.
 
     A request role that owns the tables or bypasses RLS would silently remove the second wall;
-    a system role under RLS would make every job silently see nothing. Either refuses to start.
+    one that may create objects in the schema could plant an operator or function that the
+    SECURITY DEFINER lookups would run as the owner. Any of these refuses to start, and so does
+    a system login under RLS (see :func:`check_system_role`).
     """
     if engine.dialect.name != "postgresql":
         return
     async with engine.connect() as conn:
         app = (await conn.execute(_ROLE_FACTS)).one()
-    if app.bypasses_rls or app.owns_tables:
-        raise MisconfiguredRoles(
-            f"requests run as role {app.name!r}, which "
-            f"{'bypasses row-level security' if app.bypasses_rls else 'owns the tables'}; "
-            "set FLOWPILOT_DB_APP_ROLE to a non-owner role without BYPASSRLS (flowpilot_app)"
+    if app.bypasses_rls or app.owns_tables or app.can_create:
+        why = (
+            "bypasses row-level security"
+            if app.bypasses_rls
+            else "owns the tables"
+            if app.owns_tables
+            else "may create objects in the schema (REVOKE CREATE ON SCHEMA ... FROM PUBLIC)"
         )
+        raise MisconfiguredRoles(
+            f"requests run as role {app.name!r}, which {why}; set FLOWPILOT_DB_APP_ROLE to a"
+            " non-owner role without BYPASSRLS or CREATE on the schema (flowpilot_app)"
+        )
+    await check_system_role(system)
+
+
+async def check_system_role(system: SystemPath) -> None:
+    """PostgreSQL: the system path must see every account, or every job and CLI command would
+    silently find nothing (an empty pilot report, no deliveries): refuse instead."""
+    if system.engine.dialect.name != "postgresql":
+        return
     async with system.engine.connect() as conn:
         sys_role = (await conn.execute(_ROLE_FACTS)).one()
     if not sys_role.bypasses_rls:

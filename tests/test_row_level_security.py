@@ -324,3 +324,56 @@ async def test_the_server_refuses_to_start_when_requests_would_bypass_row_securi
     with pytest.raises(MisconfiguredRoles, match="bypasses row-level security"):
         async with LifespanManager(misconfigured, startup_timeout=30):
             pass
+
+
+async def test_an_operator_planted_in_the_schema_never_runs_in_the_definer_lookups(
+    postgresql_only: None,
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    factory: Factory,
+) -> None:
+    """The login lookups run as the table owner. Even if the app role could create objects in
+    the schema (PostgreSQL 14 and older let PUBLIC), an exact-match ``=(varchar, text)`` it
+    planted there must not be what they call: they resolve names in pg_catalog only."""
+    role = settings.db_app_role
+    await factory.user()  # rows for the lookups' comparisons to run on
+    async with db() as session:  # one transaction, rolled back: the grant and the plant vanish
+        await session.execute(text(f'GRANT CREATE ON SCHEMA public TO "{role}"'))
+        await session.execute(text(f'SET LOCAL ROLE "{role}"'))
+        await session.execute(
+            text(
+                "CREATE FUNCTION public.fp_planted(varchar, text) RETURNS boolean"
+                " LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'planted operator ran as %', current_user; END $$"
+            )
+        )
+        await session.execute(
+            text(
+                "CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = text,"
+                " FUNCTION = public.fp_planted)"
+            )
+        )
+        account = await session.execute(
+            text("SELECT flowpilot_account_of_email('nobody@example.test')")
+        )
+        assert account.scalar_one() is None
+        caller = await session.execute(text("SELECT * FROM flowpilot_login_by_token('no-such')"))
+        assert caller.all() == []
+        await session.rollback()
+
+
+async def test_the_server_refuses_to_start_when_requests_may_create_in_the_schema(
+    postgresql_only: None, db: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    role = settings.db_app_role
+    async with db() as session:
+        await session.execute(text(f'GRANT CREATE ON SCHEMA public TO "{role}"'))
+        await session.commit()
+    try:
+        with pytest.raises(MisconfiguredRoles, match="may create objects in the schema"):
+            async with LifespanManager(create_app(settings), startup_timeout=30):
+                pass
+    finally:
+        async with db() as session:
+            await session.execute(text(f'REVOKE CREATE ON SCHEMA public FROM "{role}"'))
+            await session.commit()

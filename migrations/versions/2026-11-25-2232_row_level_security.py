@@ -66,13 +66,13 @@ RETURNS TABLE (
     account_id varchar, role varchar, email varchar, name varchar, active boolean
 )
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = {schema}, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     RETURN QUERY
     SELECT s.id, s.csrf_token, s.expires_at, u.id, u.account_id, u.role, u.email, u.name,
            u.active
-    FROM login_sessions s JOIN users u ON u.id = s.user_id
+    FROM {schema}.login_sessions s JOIN {schema}.users u ON u.id = s.user_id
     WHERE s.token_hash = p_token_hash;
 END
 $fn$
@@ -81,9 +81,14 @@ $fn$
 ACCOUNT_OF_EMAIL = """
 CREATE FUNCTION flowpilot_account_of_email(p_email text) RETURNS varchar
 LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = {schema}, pg_temp
-AS $fn$ SELECT u.account_id FROM users u WHERE u.email = p_email $fn$
+SET search_path = pg_catalog, pg_temp
+AS $fn$ SELECT u.account_id FROM {schema}.users u WHERE u.email = p_email $fn$
 """
+# Both run as the owner, so they resolve names only in pg_catalog (tables are schema-qualified):
+# with the app's schema on their search_path, an operator such as =(varchar, text) created there
+# would be an exact match and run as the owner. The upgrade also revokes CREATE on the schema
+# from PUBLIC (PostgreSQL 14 and older grant it) and the server refuses to start if requests may
+# create objects there.
 FUNCTIONS = ("flowpilot_login_by_token(text)", "flowpilot_account_of_email(text)")
 
 
@@ -136,6 +141,8 @@ def upgrade() -> None:
         check = f"{_ident(column)} = current_setting('{SETTING}', true)"
         op.execute(f"CREATE POLICY {POLICY} ON {t} USING ({check}) WITH CHECK ({check})")
 
+    op.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC")
+    op.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM {role}")
     op.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
     for table, privileges in APP_PRIVILEGES.items():
         op.execute(f"GRANT {privileges} ON {_ident(table)} TO {role}")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
-
+from flowpilot.config import Settings
 from flowpilot.events.gcpolicy import SettleCollector
 from flowpilot.events.ticker import ManualTicker
 from tests.events.conftest import MakeBus, SSEServer
@@ -76,9 +78,50 @@ async def test_an_idle_stream_keeps_few_objects_alive(
     assert fanout.count == 0
 
 
-async def test_the_start_up_heap_is_frozen(app: FastAPI) -> None:
-    # Once per process, at the first start-up (this worker's first app, maybe another test's).
-    assert gc.get_freeze_count() > 0
+_FRESH_PROCESS_START = """
+import asyncio, gc
+from asgi_lifespan import LifespanManager
+from flowpilot.app import create_app
+from flowpilot.config import Settings
+
+async def main():
+    app = create_app(Settings())
+    before = gc.get_freeze_count()
+    async with LifespanManager(app, startup_timeout=60):
+        # Frozen objects are no longer among the objects the cyclic GC scans.
+        scanned = {id(o) for o in gc.get_objects()}
+        print(before, gc.get_freeze_count(), id(app.state.ctx) in scanned, id(app) in scanned)
+
+asyncio.run(main())
+"""
+
+
+def test_a_fresh_server_freezes_its_start_up_heap(settings: Settings) -> None:
+    """In a process of its own (the freeze happens once per process): what the server built at
+    start-up (the app, its context) is frozen, so full collections never scan it again."""
+    env = {
+        **os.environ,
+        "FLOWPILOT_DATABASE_URL": settings.database_url,
+        "FLOWPILOT_REDIS_URL": settings.redis_url or "",
+        "FLOWPILOT_REDIS_PREFIX": settings.redis_prefix,
+        "FLOWPILOT_RUN_WORKERS": "false",
+        "FLOWPILOT_MAILBOX_DIR": settings.mailbox_dir,
+    }
+    if not settings.redis_url:
+        del env["FLOWPILOT_REDIS_URL"]
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS_START],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, after, ctx_scanned, app_scanned = done.stdout.split()
+    assert int(before) == 0
+    assert int(after) > 0
+    assert (ctx_scanned, app_scanned) == ("False", "False")
 
 
 async def settle(ticker: ManualTicker) -> None:
