@@ -29,10 +29,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 
 from bench.claims import _admin, _dsn, _pct
 from bench.claims_seed import bulk_handoffs, seed_people
+from flowpilot.auth import repository as auth_repository
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.service import Actor, hash_token
 from flowpilot.db import commit, make_engine, make_sessionmaker, new_id
@@ -43,21 +44,8 @@ from flowpilot.models import LoginSession, User
 Request = Callable[[Any, str, str], Awaitable[None]]  # (sessionmaker, token, handoff id)
 WAYS = ("before", "no RLS", "RLS")
 
-_CALLER = (
-    select(
-        LoginSession.id,
-        LoginSession.csrf_token,
-        LoginSession.expires_at,
-        User.id,
-        User.account_id,
-        User.role,
-        User.email,
-        User.name,
-        User.active,
-    )
-    .join(User, User.id == LoginSession.user_id)
-    .where(LoginSession.token_hash == bindparam("token_hash"))
-)
+# The app's own caller lookup (what SQLite runs; PostgreSQL wraps it in a definer function).
+_CALLER = auth_repository._CALLER
 
 
 async def _resolve_without_rls(session: Any, token: str, now: datetime) -> Actor:
