@@ -58,19 +58,27 @@ async def run_once(ctx: AppContext, *, limit: int | None = None) -> int:
     if not jobs:
         return 0
     gate = asyncio.Semaphore(max(1, ctx.settings.delivery_concurrency))
-    async with httpx.AsyncClient(
-        timeout=ctx.settings.webhook_timeout_seconds, follow_redirects=False
-    ) as client:
+    async with (
+        httpx.AsyncClient(
+            timeout=ctx.settings.webhook_timeout_seconds, follow_redirects=False
+        ) as client,
+        email_channel.SmtpConnections(ctx.settings) as smtp,
+    ):
 
         async def one(job: repo.Job) -> None:
             async with gate:
-                await process(ctx, job, client)
+                await process(ctx, job, client, smtp)
 
         await asyncio.gather(*(one(job) for job in jobs))
     return len(jobs)
 
 
-async def process(ctx: AppContext, job: repo.Job, client: httpx.AsyncClient) -> None:
+async def process(
+    ctx: AppContext,
+    job: repo.Job,
+    client: httpx.AsyncClient,
+    smtp: email_channel.SmtpConnections | None = None,
+) -> None:
     """Send one leased delivery (or decide not to) and record the outcome."""
     settings = ctx.settings
     skip = _skip_reason(job)
@@ -83,7 +91,7 @@ async def process(ctx: AppContext, job: repo.Job, client: httpx.AsyncClient) -> 
         await _finish(ctx, job, status="dead", error=error)
         return
     try:
-        await _send(ctx, job, client)
+        await _send(ctx, job, client, smtp)
     except SendError as exc:
         await _failed(ctx, job, str(exc))
     except Exception as exc:
@@ -113,7 +121,12 @@ def _skip_reason(job: repo.Job) -> str | None:
     return None
 
 
-async def _send(ctx: AppContext, job: repo.Job, client: httpx.AsyncClient) -> None:
+async def _send(
+    ctx: AppContext,
+    job: repo.Job,
+    client: httpx.AsyncClient,
+    smtp: email_channel.SmtpConnections | None,
+) -> None:
     settings = ctx.settings
     now = ctx.clock.now()
     notice = build_notice(
@@ -132,7 +145,9 @@ async def _send(ctx: AppContext, job: repo.Job, client: httpx.AsyncClient) -> No
             settings=settings,
             now=now,
         )
-        await email_channel.send(msg, delivery_id=job.delivery_id, settings=settings)
+        await email_channel.send(
+            msg, delivery_id=job.delivery_id, settings=settings, connections=smtp
+        )
     else:
         await webhook_channel.post(
             client,

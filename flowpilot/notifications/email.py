@@ -55,10 +55,21 @@ def build_email(
     return msg
 
 
-async def send(msg: EmailMessage, *, delivery_id: str, settings: Settings) -> None:
-    """Send through SMTP when configured, else write it to the mailbox folder."""
+async def send(
+    msg: EmailMessage,
+    *,
+    delivery_id: str,
+    settings: Settings,
+    connections: SmtpConnections | None = None,
+) -> None:
+    """Send through SMTP when configured (on ``connections`` if given), else write it to the
+    mailbox folder."""
     if settings.smtp_url:
-        await _send_smtp(msg, settings)
+        if connections is None:
+            async with SmtpConnections(settings) as own:
+                await own.send(msg)
+        else:
+            await connections.send(msg)
     else:
         try:
             await asyncio.to_thread(_write_mailbox, msg, Path(settings.mailbox_dir), delivery_id)
@@ -107,14 +118,61 @@ def parse_smtp_url(url: str, *, starttls: bool) -> SmtpTarget:
     )
 
 
-async def _send_smtp(msg: EmailMessage, settings: Settings) -> None:
-    target = parse_smtp_url(settings.smtp_url or "", starttls=settings.smtp_starttls)
-    try:
-        await aiosmtplib.send(
-            # Our own serialization: aiosmtplib's would re-fold headers at 78 characters.
-            msg.as_bytes(policy=_POLICY.clone(linesep="\r\n")),
-            sender=parseaddr(str(msg["From"]))[1],
-            recipients=[a.addr_spec for a in msg["To"].addresses],
+# Connection-level failures: the server is down, went away or stopped answering.
+_UNAVAILABLE = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPConnectTimeoutError,
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
+class SmtpConnections:
+    """SMTP connections reused by the sends of one dispatcher round, closed when it ends.
+
+    A round that mails ten seniors opens at most ``delivery_concurrency`` connections (each with
+    its TLS handshake and login) instead of ten. A connection is only reused after a clean send;
+    any error closes it. A reused connection the server has dropped meanwhile (idle timeout) is
+    replaced and the message sent again on a fresh one, once; a fresh connection's failure is the
+    delivery's failure (retried later with backoff).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+
+    async def __aenter__(self) -> SmtpConnections:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            await _close(client, quit=True)
+
+    async def send(self, msg: EmailMessage) -> None:
+        if self._idle:
+            client = self._idle.pop()
+            try:
+                await self._send_on(client, msg)
+                return
+            except _UNAVAILABLE:
+                pass  # dropped while idle: one more try on a fresh connection
+            except aiosmtplib.SMTPException as exc:
+                raise SendError(f"SMTP error: {_short(exc)}") from exc
+        try:
+            client = await self._connect()
+            await self._send_on(client, msg)
+        except _UNAVAILABLE as exc:
+            raise SendError(f"SMTP server unavailable: {_short(exc)}") from exc
+        except aiosmtplib.SMTPException as exc:
+            raise SendError(f"SMTP error: {_short(exc)}") from exc
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        settings = self.settings
+        target = parse_smtp_url(settings.smtp_url or "", starttls=settings.smtp_starttls)
+        client = aiosmtplib.SMTP(
             hostname=target.hostname,
             port=target.port,
             username=target.username,
@@ -125,17 +183,38 @@ async def _send_smtp(msg: EmailMessage, settings: Settings) -> None:
             cert_bundle=settings.smtp_cert_bundle,
             timeout=settings.smtp_timeout_seconds,
         )
-    except (
-        aiosmtplib.SMTPConnectError,
-        aiosmtplib.SMTPConnectTimeoutError,
-        aiosmtplib.SMTPServerDisconnected,
-        aiosmtplib.SMTPTimeoutError,
-    ) as exc:
-        raise SendError(f"SMTP server unavailable: {_short(exc)}") from exc
-    except aiosmtplib.SMTPException as exc:
-        raise SendError(f"SMTP error: {_short(exc)}") from exc
-    except (OSError, TimeoutError) as exc:
-        raise SendError(f"SMTP server unavailable: {_short(exc)}") from exc
+        try:
+            await client.connect()
+        except BaseException:
+            await _close(client, quit=False)
+            raise
+        return client
+
+    async def _send_on(self, client: aiosmtplib.SMTP, msg: EmailMessage) -> None:
+        try:
+            await client.sendmail(
+                parseaddr(str(msg["From"]))[1],
+                [a.addr_spec for a in msg["To"].addresses],
+                # Our own serialization: aiosmtplib's would re-fold headers at 78 characters.
+                msg.as_bytes(policy=_POLICY.clone(linesep="\r\n")),
+            )
+        except BaseException:
+            await _close(client, quit=False)
+            raise
+        self._idle.append(client)
+
+
+async def _close(client: aiosmtplib.SMTP, *, quit: bool) -> None:
+    """Close politely (QUIT) after clean use, else just drop the connection."""
+    if not client.is_connected:
+        return
+    try:
+        if quit:
+            await client.quit()
+            return
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        pass
+    client.close()
 
 
 def _short(exc: BaseException) -> str:

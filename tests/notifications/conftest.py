@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -25,6 +26,7 @@ class Mail:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: Any = None  # the client's (address, port): one per SMTP connection
 
     @property
     def delivery_id(self) -> str:
@@ -40,13 +42,18 @@ class _Collector:
     def __init__(self) -> None:
         self.messages: list[Mail] = []
         self.lock = threading.Lock()
+        # Hang up right after accepting each message (as a server's idle timeout would).
+        self.hang_up_after_each = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(
-                Mail(envelope.mail_from, list(envelope.rcpt_tos), msg)  # type: ignore[arg-type]
+                Mail(envelope.mail_from, list(envelope.rcpt_tos), msg, session.peer)  # type: ignore[arg-type]
             )
+        if self.hang_up_after_each:
+            # Runs once the "250" below has been written: the client gets it, then EOF.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 

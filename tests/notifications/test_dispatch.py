@@ -75,6 +75,45 @@ async def test_emails_arrive_over_smtp_with_both_bodies_and_the_link(
     assert len(smtp_server.messages) == 3
 
 
+async def test_one_round_reuses_its_smtp_connections(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    ctx: AppContext,
+    smtp_server: SmtpServer,
+) -> None:
+    """Three seniors mailed one at a time: one SMTP connection (handshake, TLS, login once)."""
+    ctx.settings.smtp_url = smtp_server.url
+    ctx.settings.delivery_concurrency = 1
+    _, handoff_id = await _escalated(client, factory, db, clock)
+    assert await run_once(ctx) == 3
+    mails = smtp_server.messages
+    assert len(mails) == 3
+    assert len({m.peer for m in mails}) == 1
+    assert all(d.status == "sent" for d in await deliveries(db, handoff_id))
+
+
+async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    ctx: AppContext,
+    smtp_server: SmtpServer,
+) -> None:
+    ctx.settings.smtp_url = smtp_server.url
+    ctx.settings.delivery_concurrency = 1
+    smtp_server.collector.hang_up_after_each = True
+    _, handoff_id = await _escalated(client, factory, db, clock)
+    assert await run_once(ctx) == 3
+    mails = smtp_server.messages
+    rows = await deliveries(db, handoff_id)
+    assert sorted(m.delivery_id for m in mails) == sorted(d.id for d in rows)  # each once
+    assert len({m.peer for m in mails}) == 3
+    assert all(d.status == "sent" and d.attempts == 1 for d in rows)
+
+
 async def test_default_mailbox_writes_one_eml_per_delivery(
     client: httpx.AsyncClient,
     factory: Factory,
