@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -11,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.clock import FrozenClock
 from flowpilot.context import AppContext
+from flowpilot.models import Delivery
 from flowpilot.notifications.dispatcher import run_once, take_due
 from tests.factories import Factory, TestUser, open_session
-from tests.notifications.conftest import SmtpServer, free_port
+from tests.notifications.conftest import Mail, SmtpServer, free_port
 from tests.notifications.helpers import deliveries, escalate, user_emails
 
 
@@ -75,6 +77,22 @@ async def test_emails_arrive_over_smtp_with_both_bodies_and_the_link(
     assert len(smtp_server.messages) == 3
 
 
+async def _mail_three_one_at_a_time(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    ctx: AppContext,
+    smtp_server: SmtpServer,
+) -> tuple[list[Mail], Sequence[Delivery]]:
+    """One dispatcher round mailing three seniors, one send at a time: (mails, deliveries)."""
+    ctx.settings.smtp_url = smtp_server.url
+    ctx.settings.delivery_concurrency = 1
+    _, handoff_id = await _escalated(client, factory, db, clock)
+    assert await run_once(ctx) == 3
+    return smtp_server.messages, await deliveries(db, handoff_id)
+
+
 async def test_one_round_reuses_its_smtp_connections(
     client: httpx.AsyncClient,
     factory: Factory,
@@ -84,14 +102,10 @@ async def test_one_round_reuses_its_smtp_connections(
     smtp_server: SmtpServer,
 ) -> None:
     """Three seniors mailed one at a time: one SMTP connection (handshake, TLS, login once)."""
-    ctx.settings.smtp_url = smtp_server.url
-    ctx.settings.delivery_concurrency = 1
-    _, handoff_id = await _escalated(client, factory, db, clock)
-    assert await run_once(ctx) == 3
-    mails = smtp_server.messages
+    mails, rows = await _mail_three_one_at_a_time(client, factory, db, clock, ctx, smtp_server)
     assert len(mails) == 3
     assert len({m.peer for m in mails}) == 1
-    assert all(d.status == "sent" for d in await deliveries(db, handoff_id))
+    assert all(d.status == "sent" for d in rows)
 
 
 async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
@@ -102,13 +116,8 @@ async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
     ctx: AppContext,
     smtp_server: SmtpServer,
 ) -> None:
-    ctx.settings.smtp_url = smtp_server.url
-    ctx.settings.delivery_concurrency = 1
     smtp_server.collector.hang_up_after_each = True
-    _, handoff_id = await _escalated(client, factory, db, clock)
-    assert await run_once(ctx) == 3
-    mails = smtp_server.messages
-    rows = await deliveries(db, handoff_id)
+    mails, rows = await _mail_three_one_at_a_time(client, factory, db, clock, ctx, smtp_server)
     assert sorted(m.delivery_id for m in mails) == sorted(d.id for d in rows)  # each once
     assert len({m.peer for m in mails}) == 3
     assert all(d.status == "sent" and d.attempts == 1 for d in rows)
