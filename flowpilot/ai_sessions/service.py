@@ -104,8 +104,11 @@ async def add_step(
     now: datetime,
 ) -> Step:
     """Add a step authored by the caller; only the current assignee or an admin may."""
-    # The live handoff first, then the session: the lock order of claim, release and resolve.
-    await first_action.lock_live(session, actor, session_id)
+    # Stamp the claimer's first action BEFORE locking the session: that UPDATE is the only
+    # handoff row a step writes, and claim, release and resolve lock the handoff and then write
+    # the session, so taking them in the same order cannot deadlock. A step that is refused
+    # below rolls the stamp back with it.
+    await first_action.record(session, actor, session_id=session_id, actor_id=actor.id, at=now)
     # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
     if actor.id != ai_session.assignee_id and not actor.is_admin:
@@ -157,15 +160,6 @@ async def _append_step(
     )
     ai_session.updated_at = now
     await repo.add(session, step)
-    if actor_id is not None:
-        # The claimer's first step since the claim is their first action (analytics).
-        await first_action.record(
-            session,
-            tenant,
-            session_id=ai_session.id,
-            actor_id=actor_id,
-            at=step.created_at,
-        )
     return step
 
 

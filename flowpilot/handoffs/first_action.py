@@ -1,8 +1,9 @@
 """The first action stamped on a handoff when its claimer writes a step (time to first action).
 
 ``handoffs.first_action_at`` is the claimer's first step in the handoff's session at or after
-the current claim. The steps write path (``ai_sessions.service``) calls this module for every
-step with a human author; release clears the stamp together with the claim, so an open handoff
+the current claim. The steps write path (``ai_sessions.service.add_step``) calls this module
+for every step with a human author, before it locks the session (the lock order of claim,
+release and resolve: handoff, then session); release clears the stamp together with the claim, so an open handoff
 never carries one and the claim itself needs no change. Analytics then aggregates over the
 handoffs alone. This lives apart from ``handoffs.service`` because that module imports
 ``ai_sessions.service`` (claims re-assign sessions): importing it back would be a cycle.
@@ -12,31 +13,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.models import Handoff
-from flowpilot.models.handoffs import LIVE_STATUSES
 from flowpilot.tenancy import Tenant, scoped
 
 # The statuses in which a handoff has a claim (``claimed_at``): release clears it, cancel
 # needs an open handoff.
 CLAIMED_STATUSES = ("claimed", "resolved")
-
-
-async def lock_live(session: AsyncSession, tenant: Tenant, session_id: str) -> None:
-    """Row-lock the session's live handoff before the session row is locked for a new step.
-
-    Claim, release and resolve lock the handoff first and then write the session; taking the
-    locks in that same order here keeps a claimer's first step and a concurrent release or
-    resolution from deadlocking on PostgreSQL. (SQLite has one writer at a time: a no-op.)
-    """
-    stmt = (
-        scoped(select(Handoff.id), Handoff, tenant)
-        .where(Handoff.session_id == session_id, Handoff.status.in_(LIVE_STATUSES))
-        .with_for_update()
-    )
-    await session.execute(stmt)
 
 
 async def record(
