@@ -3,10 +3,11 @@
 ``handoffs.first_action_at`` is the claimer's first step in the handoff's session at or after
 the current claim. The steps write path (``ai_sessions.service.add_step``) calls this module
 for every step with a human author, before it locks the session (the lock order of claim,
-release and resolve: handoff, then session); release clears the stamp together with the claim, so an open handoff
-never carries one and the claim itself needs no change. Analytics then aggregates over the
-handoffs alone. This lives apart from ``handoffs.service`` because that module imports
-``ai_sessions.service`` (claims re-assign sessions): importing it back would be a cycle.
+release and resolve: handoff, then session); release clears the stamp together with the
+claim, so an open handoff never carries one and the claim itself needs no change. Analytics
+then aggregates over the handoffs alone. This lives apart from ``handoffs.service`` because
+that module imports ``ai_sessions.service`` (claims re-assign sessions): importing it back
+would be a cycle.
 """
 
 from __future__ import annotations
