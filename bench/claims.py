@@ -31,14 +31,15 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from bench.claims_seed import bulk_handoffs, seed_people
-from flowpilot import tenancy
-from flowpilot.auth.service import Actor
-from flowpilot.db import commit, make_engine, make_sessionmaker
-from flowpilot.errors import Conflict
 from flowpilot.events import marks
-from flowpilot.events.memory import MemoryBus
 from flowpilot.handoffs import service
-from flowpilot.migrate import upgrade
+from flowpilot.kernel import tenancy
+from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
+from flowpilot.kernel.db.uow import commit
+from flowpilot.kernel.errors import Conflict
+from flowpilot.kernel.identity import Actor
+from flowpilot.live.memory import MemoryBus
+from flowpilot.runtime.migrate import upgrade
 
 
 def _dsn(base: str, database: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import JSON, text
 
-from flowpilot.auth.service import Actor
-from flowpilot.db import new_id
+from flowpilot.kernel.db.base import new_id
+from flowpilot.kernel.identity import Actor
 from flowpilot.models import Account, AiSession, Handoff, User
 
 URGENCIES = ("low", "normal", "high", "critical")

@@ -29,14 +29,15 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from flowpilot.accounts.service import AccountRef
 from flowpilot.analytics import repository, service
-from flowpilot.app import create_app
 from flowpilot.auth.service import hash_token
-from flowpilot.clock import FrozenClock
-from flowpilot.config import Settings
-from flowpilot.db import make_engine, make_sessionmaker, new_id
-from flowpilot.migrate import upgrade
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.kernel.db.base import new_id
+from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
+from flowpilot.kernel.identity import AccountRef
+from flowpilot.kernel.settings import Settings
+from flowpilot.runtime.app import create_app
+from flowpilot.runtime.migrate import upgrade
 
 DB_NAME = "fp_bench_metrics"
 N_HANDOFFS = 100_000

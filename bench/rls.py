@@ -35,11 +35,14 @@ from bench.claims import _admin, _dsn, _pct
 from bench.claims_seed import bulk_handoffs, seed_people
 from flowpilot.auth import repository as auth_repository
 from flowpilot.auth import service as auth_service
-from flowpilot.auth.service import Actor, hash_token
-from flowpilot.db import commit, make_engine, make_sessionmaker, new_id
+from flowpilot.auth.service import hash_token
 from flowpilot.handoffs import service
-from flowpilot.migrate import upgrade
+from flowpilot.kernel.db.base import new_id
+from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
+from flowpilot.kernel.db.uow import commit
+from flowpilot.kernel.identity import Actor
 from flowpilot.models import LoginSession, User
+from flowpilot.runtime.migrate import upgrade
 
 Request = Callable[[Any, str, str], Awaitable[None]]  # (sessionmaker, token, handoff id)
 WAYS = ("before", "no RLS", "RLS")

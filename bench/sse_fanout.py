@@ -150,7 +150,7 @@ class Probe:
 async def seed(database_url: str, n_accounts: int) -> list[Account]:
     from flowpilot.auth.passwords import hash_password
     from flowpilot.auth.service import hash_token
-    from flowpilot.db import make_engine, make_sessionmaker
+    from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
     from flowpilot.models import Account as AccountRow
     from flowpilot.models import LoginSession, User
 
@@ -206,7 +206,7 @@ def pg_urls(base: str) -> tuple[str, str, str]:
 async def pg_admin(admin_url: str, sql: str) -> None:
     from sqlalchemy import text
 
-    from flowpilot.db import make_engine
+    from flowpilot.kernel.db.engines import make_engine
 
     engine = make_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
     async with engine.connect() as conn:
@@ -249,7 +249,7 @@ class Run:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "flowpilot.app:create_app",
+                "flowpilot.runtime.app:create_app",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -461,7 +461,7 @@ async def main(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if max(sizes) + 200 > hard:
         raise SystemExit(f"fd limit {hard} is below {max(sizes)} subscribers")
-    from flowpilot.migrate import upgrade
+    from flowpilot.runtime.migrate import upgrade
 
     name, admin_url, db_url = pg_urls(args.postgres)
     await pg_admin(admin_url, f'CREATE DATABASE "{name}"')

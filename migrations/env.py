@@ -8,8 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from flowpilot import models  # noqa: F401  (registers every table)
-from flowpilot.config import Settings
-from flowpilot.db import Base, make_engine
+from flowpilot.kernel.db.base import Base
+from flowpilot.kernel.db.engines import make_engine
+from flowpilot.kernel.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata

@@ -23,12 +23,13 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.app import create_app
-from flowpilot.clock import FrozenClock
-from flowpilot.config import Settings
-from flowpilot.db import Base, make_engine, make_sessionmaker
 from flowpilot.events import marks
-from flowpilot.migrate import upgrade
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.kernel.db.base import Base
+from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
+from flowpilot.kernel.settings import Settings
+from flowpilot.runtime.app import create_app
+from flowpilot.runtime.migrate import upgrade
 from tests.factories import Factory
 
 POSTGRES_URL = os.environ.get("FLOWPILOT_TEST_POSTGRES_URL") or None

@@ -12,8 +12,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.auth.passwords import hash_password
-from flowpilot.auth.service import Actor, hash_token
-from flowpilot.clock import Clock
+from flowpilot.auth.service import hash_token
+from flowpilot.kernel.clock import Clock
+from flowpilot.kernel.identity import Actor
 from flowpilot.models import Account, LoginSession, User
 
 PASSWORD = "correct-horse-battery"

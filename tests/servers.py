@@ -57,14 +57,14 @@ def server_env(workdir: Path, url: str, **settings: str) -> dict[str, str]:
 
 
 def start(workdir: Path, **settings: str) -> LiveServer:
-    """Start ``uvicorn --factory flowpilot.app:create_app`` on a free loopback port (no wait)."""
+    """Start ``uvicorn --factory flowpilot.runtime.app:create_app`` on a free port (no wait)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "flowpilot.app:create_app",
+            [sys.executable, "-m", "uvicorn", "--factory", "flowpilot.runtime.app:create_app",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=server_env(workdir, url, **settings), stdout=log,
             stderr=subprocess.STDOUT,

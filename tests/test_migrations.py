@@ -13,10 +13,11 @@ from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
-from flowpilot.db import Base, make_engine
-from flowpilot.migrate import alembic_config, upgrade
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.kernel.db.base import Base
+from flowpilot.kernel.db.engines import make_engine
 from flowpilot.models import Handoff
+from flowpilot.runtime.migrate import alembic_config, upgrade
 from tests.analytics.timeline import Timeline
 from tests.conftest import POSTGRES_URL, RUN_ID, _pg_admin, _pg_url, _worker
 from tests.factories import Factory

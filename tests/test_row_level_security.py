@@ -22,14 +22,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Receive, Send
 
-from flowpilot.app import create_app
 from flowpilot.auth import service as auth_service
-from flowpilot.clock import FrozenClock
-from flowpilot.config import Settings
-from flowpilot.db import Base, MisconfiguredRoles, SystemPathInRequest
-from flowpilot.events.stream import EventStream
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.kernel.db.base import Base
+from flowpilot.kernel.db.engines import MisconfiguredRoles, SystemPathInRequest
+from flowpilot.kernel.settings import Settings
+from flowpilot.kernel.tenancy import act_for, act_for_nobody
+from flowpilot.live.stream import EventStream
 from flowpilot.models import LoginSession
-from flowpilot.tenancy import act_for, act_for_nobody
+from flowpilot.runtime.app import create_app
 from tests.factories import Factory, TestUser, add_step
 from tests.handoffs.helpers import escalated
 
@@ -191,7 +192,7 @@ async def test_writing_another_accounts_rows_is_refused(
 async def test_the_app_role_neither_owns_the_tables_nor_bypasses_row_security(
     postgresql_only: None, app: FastAPI
 ) -> None:
-    role = app.state.settings.db_app_role
+    role = app.state.ctx.settings.db_app_role
     async with app.state.ctx.engine.connect() as conn:
         assert (await conn.execute(text("SELECT current_user"))).scalar_one() == role
         me = (
@@ -267,8 +268,8 @@ async def test_login_acts_for_the_users_account_only(
             email=a.admin.email,
             password="correct-horse-battery",
             client_ip="127.0.0.1",
-            now=app.state.clock.now(),
-            settings=app.state.settings,
+            now=app.state.ctx.clock.now(),
+            settings=app.state.ctx.settings,
         )
         assert result.user is not None and result.user.account_id == a.account_id
         assert await _owners(session, "users") == {a.account_id}

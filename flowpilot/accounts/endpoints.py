@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from flowpilot.accounts import service
 from flowpilot.accounts.schemas import PreferencesUpdate, UserCreate, UserList, UserOut, UserUpdate
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.db import SessionDep
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -20,7 +21,7 @@ async def list_users(actor: AdminUser, session: SessionDep) -> UserList:
 
 @router.post("/users", response_model=UserOut, status_code=201)
 async def create_user(
-    body: UserCreate, actor: AdminUser, session: SessionDep, request: Request
+    body: UserCreate, actor: AdminUser, session: SessionDep, now: NowDep
 ) -> UserOut:
     user = await service.create_user(
         session,
@@ -29,7 +30,7 @@ async def create_user(
         name=body.name,
         role=body.role,
         password=body.password,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return UserOut.model_validate(user)
 
@@ -55,4 +56,10 @@ async def update_my_preferences(
         notify_email=body.notify_email,
         notify_min_urgency=body.notify_min_urgency,
     )
+    return UserOut.model_validate(user)
+
+
+@router.get("/me", response_model=UserOut)
+async def me(actor: CurrentUser, session: SessionDep) -> UserOut:
+    user = await service.get_user(session, actor=actor, user_id=actor.id)
     return UserOut.model_validate(user)

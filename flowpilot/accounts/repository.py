@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
 from flowpilot.models import Account, User
-from flowpilot.tenancy import Tenant, get_scoped, select_scoped
 
 
 async def add_account(session: AsyncSession, account: Account) -> Account:

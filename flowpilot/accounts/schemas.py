@@ -1,26 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import StrictBool
 
-from flowpilot.schemas_common import Email, Output, Password, ShortText, StrictInput
+from flowpilot.auth.schemas import UserOut
+from flowpilot.kernel.schemas import Email, Output, Password, ShortText, StrictInput
 
 Role = Literal["technician", "engineer", "admin"]
 Urgency = Literal["low", "normal", "high", "critical"]
-
-
-class UserOut(Output):
-    id: str
-    email: str
-    name: str
-    role: str
-    account_id: str
-    active: bool
-    created_at: datetime
-    notify_email: bool
-    notify_min_urgency: str
 
 
 class UserCreate(StrictInput):

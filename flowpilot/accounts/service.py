@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,16 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.accounts import repository as repo
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.passwords import hash_password
-from flowpilot.errors import Conflict, Invalid
+from flowpilot.kernel.errors import Conflict, Invalid
+from flowpilot.kernel.identity import ROLES, AccountRef, Actor
+from flowpilot.kernel.schemas import check_email
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import Account, User
-from flowpilot.models.accounts import ROLES
-from flowpilot.schemas_common import check_email
-from flowpilot.tenancy import Tenant
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    account_id: str
 
 
 async def create_account(
@@ -100,7 +94,7 @@ async def get_user(session: AsyncSession, *, actor: Tenant, user_id: str) -> Use
 async def update_user(
     session: AsyncSession,
     *,
-    actor: auth_service.Actor,
+    actor: Actor,
     user_id: str,
     role: str | None = None,
     active: bool | None = None,

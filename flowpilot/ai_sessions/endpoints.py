@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from flowpilot.ai_sessions import service
 from flowpilot.ai_sessions.schemas import (
@@ -17,14 +17,15 @@ from flowpilot.ai_sessions.schemas import (
     StepOut,
 )
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.db import SessionDep
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201)
 async def open_session(
-    body: SessionCreate, actor: CurrentUser, session: SessionDep, request: Request
+    body: SessionCreate, actor: CurrentUser, session: SessionDep, now: NowDep
 ) -> SessionOut:
     ai_session = await service.open_session(
         session,
@@ -34,7 +35,7 @@ async def open_session(
         customer=body.customer,
         asset=body.asset,
         environment=body.environment,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return SessionOut.model_validate(ai_session)
 
@@ -72,7 +73,11 @@ async def get_session(session_id: str, actor: CurrentUser, session: SessionDep) 
 
 @router.post("/sessions/{session_id}/steps", response_model=StepOut, status_code=201)
 async def add_step(
-    session_id: str, body: StepCreate, actor: CurrentUser, session: SessionDep, request: Request
+    session_id: str,
+    body: StepCreate,
+    actor: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
 ) -> StepOut:
     step = await service.add_step(
         session,
@@ -80,20 +85,24 @@ async def add_step(
         session_id=session_id,
         kind=body.kind,
         content=body.content,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return StepOut.model_validate(step).model_copy(update={"actor_name": actor.name})
 
 
 @router.post("/sessions/{session_id}/resolve", response_model=SessionOut)
 async def resolve_session(
-    session_id: str, body: SessionResolve, actor: CurrentUser, session: SessionDep, request: Request
+    session_id: str,
+    body: SessionResolve,
+    actor: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
 ) -> SessionOut:
     ai_session = await service.resolve_session(
         session,
         actor=actor,
         session_id=session_id,
         resolution=body.resolution,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return SessionOut.model_validate(ai_session)

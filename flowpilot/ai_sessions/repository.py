@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
 from flowpilot.models import AiSession, Handoff, Step, User
-from flowpilot.models.handoffs import LIVE_STATUSES
-from flowpilot.tenancy import Tenant, get_scoped, select_scoped
+from flowpilot.models.handoffs import CLAIMED_STATUSES, LIVE_STATUSES
 
 
 async def add(session: AsyncSession, obj: AiSession | Step) -> None:
@@ -93,3 +93,28 @@ async def live_handoff_id(session: AsyncSession, tenant: Tenant, session_id: str
         .with_only_columns(Handoff.id)
     )
     return (await session.execute(stmt)).scalars().first()
+
+
+async def stamp_first_action(
+    session: AsyncSession, tenant: Tenant, *, session_id: str, actor_id: str, at: datetime
+) -> None:
+    """Stamp ``at`` (a new step's time) as the first action on the session's handoffs that
+    ``actor_id`` holds, claimed at or before ``at``, and that have none yet.
+
+    ``handoffs.first_action_at`` (time to first action) is written on the steps' write path, so
+    analytics aggregates over handoffs alone; release clears it together with the claim, so an
+    open handoff never carries one and the claim needs no change.
+    """
+    stmt = (
+        scoped(update(Handoff), Handoff, tenant)
+        .where(
+            Handoff.session_id == session_id,
+            Handoff.claimed_by_id == actor_id,
+            Handoff.first_action_at.is_(None),
+            Handoff.claimed_at <= at,
+            Handoff.status.in_(CLAIMED_STATUSES),
+        )
+        .values(first_action_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from flowpilot.schemas_common import LongText, OptionalShortText, Output, ShortText, StrictInput
+from flowpilot.kernel.schemas import LongText, OptionalShortText, Output, ShortText, StrictInput
 
 EnvKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 EnvValue = Annotated[str, StringConstraints(max_length=1000)]

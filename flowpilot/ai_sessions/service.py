@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.ai_sessions import repository as repo
-from flowpilot.auth.service import Actor
-from flowpilot.errors import Conflict, Forbidden, Invalid
-from flowpilot.handoffs import first_action
+from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
+from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Step
 from flowpilot.models.ai_sessions import ALL_STEP_KINDS
-from flowpilot.tenancy import Tenant
 
 
 def can_read(actor: Actor, ai_session: AiSession) -> bool:
@@ -108,7 +107,7 @@ async def add_step(
     # handoff row a step writes, and claim, release and resolve lock the handoff and then write
     # the session, so taking them in the same order cannot deadlock. A step that is refused
     # below rolls the stamp back with it.
-    await first_action.record(session, actor, session_id=session_id, actor_id=actor.id, at=now)
+    await repo.stamp_first_action(session, actor, session_id=session_id, actor_id=actor.id, at=now)
     # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
     if actor.id != ai_session.assignee_id and not actor.is_admin:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from flowpilot.analytics import service
 from flowpilot.analytics.schemas import (
@@ -14,7 +14,8 @@ from flowpilot.analytics.schemas import (
     Savings,
 )
 from flowpilot.auth.deps import SeniorUser
-from flowpilot.db import SessionDep
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
 
@@ -23,20 +24,16 @@ DaysQuery = Query(30, ge=service.MIN_DAYS, le=service.MAX_DAYS, description="win
 
 @router.get("/analytics/escalations", response_model=EscalationStats)
 async def escalation_stats(
-    actor: SeniorUser, session: SessionDep, request: Request, days: int = DaysQuery
+    actor: SeniorUser, session: SessionDep, now: NowDep, days: int = DaysQuery
 ) -> EscalationStats:
-    return await service.escalation_stats(
-        session, tenant=actor, days=days, now=request.app.state.clock.now()
-    )
+    return await service.escalation_stats(session, tenant=actor, days=days, now=now)
 
 
 @router.get("/analytics/savings", response_model=Savings)
 async def savings(
-    actor: SeniorUser, session: SessionDep, request: Request, days: int = DaysQuery
+    actor: SeniorUser, session: SessionDep, now: NowDep, days: int = DaysQuery
 ) -> Savings:
-    return await service.savings(
-        session, tenant=actor, days=days, now=request.app.state.clock.now()
-    )
+    return await service.savings(session, tenant=actor, days=days, now=now)
 
 
 @router.get("/analytics/baseline", response_model=BaselineList)
@@ -52,7 +49,7 @@ async def list_baseline(
 
 @router.post("/analytics/baseline", response_model=BaselineOut, status_code=201)
 async def add_baseline(
-    body: BaselineCreate, actor: SeniorUser, session: SessionDep, request: Request
+    body: BaselineCreate, actor: SeniorUser, session: SessionDep, now: NowDep
 ) -> BaselineOut:
     observation = await service.add_baseline(
         session,
@@ -60,7 +57,7 @@ async def add_baseline(
         seconds=body.seconds,
         note=body.note,
         observed_at=body.observed_at,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return BaselineOut.model_validate(observation)
 
@@ -71,7 +68,7 @@ async def update_baseline(
     body: BaselineUpdate,
     actor: SeniorUser,
     session: SessionDep,
-    request: Request,
+    now: NowDep,
 ) -> BaselineOut:
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     observation = await service.update_baseline(
@@ -79,7 +76,7 @@ async def update_baseline(
         actor=actor,
         observation_id=observation_id,
         changes=changes,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return BaselineOut.model_validate(observation)
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
-from flowpilot.accounts.service import AccountRef
 from flowpilot.analytics import service
+from flowpilot.kernel.identity import AccountRef
 
 FORMATS = ("table", "json", "csv")
 

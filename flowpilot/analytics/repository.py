@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Float, Select, cast, extract, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
 from flowpilot.models import BaselineObservation, Handoff
-from flowpilot.tenancy import Tenant, get_scoped, scoped, select_scoped
 
 PERCENTILES = (0.5, 0.9)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from flowpilot.schemas_common import Output, StrictInput
+from flowpilot.kernel.schemas import Output, StrictInput
 
 MAX_BASELINE_SECONDS = 7 * 24 * 3600
 BaselineSeconds = Annotated[float, Field(gt=0, le=MAX_BASELINE_SECONDS, allow_inf_nan=False)]

@@ -18,10 +18,10 @@ from flowpilot.analytics.schemas import (
     Savings,
     Verdict,
 )
-from flowpilot.auth.service import Actor
-from flowpilot.errors import Invalid
+from flowpilot.kernel.errors import Invalid
+from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import BaselineObservation
-from flowpilot.tenancy import Tenant
 
 MIN_DAYS, MAX_DAYS = 1, 365
 BAR_HOURS_PER_WEEK = 1.0

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.assistant import service
-from flowpilot.assistant.provider import AssistantUnavailable, build_provider
+from flowpilot.assistant.deps import ProviderDep
+from flowpilot.assistant.provider import AssistantUnavailable, Provider
 from flowpilot.assistant.schemas import AskIn, HandoffSummary, SuggestedSenior, SuggestedSeniors
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.db import SessionDep, commit
-from flowpilot.tenancy import act_for
+from flowpilot.kernel.context import context_of
+from flowpilot.kernel.db.uow import SessionDep, unit_of_work
+from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.identity import AccountRef
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
 log = logging.getLogger("flowpilot.assistant")
@@ -40,8 +44,7 @@ async def _streamed(
         first = await anext(chunks)
     except StopAsyncIteration:
         first = ""
-    maker = request.app.state.sessionmaker
-    clock = request.app.state.clock
+    ctx = context_of(request)
 
     async def body() -> AsyncIterator[str]:
         parts: list[str] = []
@@ -70,16 +73,11 @@ async def _streamed(
             return
         account_id, session_id = save_to
         try:
-            async with maker() as db:
-                await act_for(db, _Account(account_id))
+            tenant = AccountRef(account_id)
+            async with unit_of_work(ctx.sessionmaker, tenant=tenant) as db:
                 await service.record_answer(
-                    db,
-                    tenant=_Account(account_id),
-                    session_id=session_id,
-                    content=answer,
-                    now=clock.now(),
+                    db, tenant=tenant, session_id=session_id, content=answer, now=ctx.clock.now()
                 )
-                await commit(db)
         except Exception as exc:
             log.exception("could not save the assistant's answer to session %s", session_id)
             yield f"\n\n{ERROR_PREFIX}the answer could not be saved ({type(exc).__name__})\n"
@@ -105,13 +103,12 @@ async def _end_reads(session: AsyncSession) -> None:
 
     A model may take seconds to answer; on SQLite every transaction holds the database's write
     lock (BEGIN IMMEDIATE), so holding one across the wait would stall every other request.
+    Nothing was written yet, so ending it is a rollback; the request's dependency commits what
+    the endpoint writes afterwards, in a transaction of its own.
     """
-    await commit(session)
-
-
-class _Account:
-    def __init__(self, account_id: str) -> None:
-        self.account_id = account_id
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the assistant's request wrote before waiting on the provider")
+    await session.rollback()
 
 
 @router.post("/sessions/{session_id}/assistant", response_class=StreamingResponse)
@@ -120,13 +117,13 @@ async def ask_assistant(
     actor: CurrentUser,
     session: SessionDep,
     request: Request,
+    provider: ProviderDep,
     body: AskIn | None = None,
 ) -> StreamingResponse:
     """Stream the assistant's answer as plain text; it is saved as an assistant step."""
     question = body.question if body else None
     ctx = await service.ask_context(session, actor=actor, session_id=session_id, question=question)
     await _end_reads(session)
-    provider = build_provider(request.app.state.settings)
     return await _streamed(
         request, provider.ask(ctx, question), save_to=(actor.account_id, session_id)
     )
@@ -134,17 +131,26 @@ async def ask_assistant(
 
 @router.post("/sessions/{session_id}/writeup", response_class=StreamingResponse)
 async def session_writeup(
-    session_id: str, actor: CurrentUser, session: SessionDep, request: Request
+    session_id: str,
+    actor: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    provider: ProviderDep,
 ) -> StreamingResponse:
     """Stream a customer-ready write-up (problem, cause, fix, steps); nothing is saved."""
     ctx = await service.writeup_context(session, actor=actor, session_id=session_id)
     await _end_reads(session)
-    provider = build_provider(request.app.state.settings)
     return await _streamed(request, provider.writeup(ctx), save_to=None)
 
 
 async def _summary(
-    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request, regenerate: bool
+    handoff_id: str,
+    actor: CurrentUser,
+    session: AsyncSession,
+    *,
+    regenerate: bool,
+    now: datetime,
+    provider: Provider,
 ) -> HandoffSummary:
     handoff = await service.readable_handoff(session, actor=actor, handoff_id=handoff_id)
     cached = service.cached_summary(handoff)
@@ -152,31 +158,31 @@ async def _summary(
         return HandoffSummary.model_validate(cached)
     ctx = await service.summary_context(session, tenant=actor, handoff=handoff)
     await _end_reads(session)
-    summary = await build_provider(request.app.state.settings).summarize(ctx)
+    summary = await provider.summarize(ctx)
     stored = await service.store_summary(
         session,
         tenant=actor,
         handoff_id=handoff_id,
         summary=summary,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return HandoffSummary.model_validate(stored)
 
 
 @router.get("/handoffs/{handoff_id}/summary", response_model=HandoffSummary)
 async def get_handoff_summary(
-    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request
+    handoff_id: str, actor: CurrentUser, session: SessionDep, now: NowDep, provider: ProviderDep
 ) -> HandoffSummary:
     """The cached handoff summary (generated on first request)."""
-    return await _summary(handoff_id, actor, session, request, regenerate=False)
+    return await _summary(handoff_id, actor, session, regenerate=False, now=now, provider=provider)
 
 
 @router.post("/handoffs/{handoff_id}/summary", response_model=HandoffSummary)
 async def regenerate_handoff_summary(
-    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request
+    handoff_id: str, actor: CurrentUser, session: SessionDep, now: NowDep, provider: ProviderDep
 ) -> HandoffSummary:
     """Regenerate the handoff summary now and cache the new one."""
-    return await _summary(handoff_id, actor, session, request, regenerate=True)
+    return await _summary(handoff_id, actor, session, regenerate=True, now=now, provider=provider)
 
 
 @router.get("/handoffs/{handoff_id}/suggested-seniors", response_model=SuggestedSeniors)

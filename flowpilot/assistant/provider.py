@@ -3,7 +3,8 @@
 A provider turns a session's context (its steps plus the most similar resolved sessions of the
 account) into streamed text. Two real implementations: ``OfflineProvider`` (retrieval only, no
 network, the default) and ``OpenAICompatProvider`` (any server speaking the OpenAI chat
-completions API), chosen by configuration alone: ``FLOWPILOT_LLM_BASE_URL`` set means the model.
+completions API), chosen by configuration alone: ``FLOWPILOT_LLM_BASE_URL`` set means the model
+(``service.build_provider``, once per process).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flowpilot.assistant.retrieval import Hit
-from flowpilot.config import Settings
-from flowpilot.errors import DomainError
+from flowpilot.kernel.errors import DomainError
 
 
 class AssistantUnavailable(DomainError):
@@ -95,19 +95,3 @@ class Provider(Protocol):
     async def summarize(self, ctx: SessionContext) -> dict[str, Any]:
         """The handoff context's four sections (plus ``similar`` and ``generated_by``)."""
         ...
-
-
-def build_provider(settings: Settings) -> Provider:
-    """The configured provider: the OpenAI-compatible model when a base URL is set, else offline."""
-    if settings.llm_base_url:
-        from flowpilot.assistant.openai_compat import OpenAICompatProvider
-
-        return OpenAICompatProvider(
-            base_url=settings.llm_base_url,
-            api_key=settings.llm_api_key,
-            model=settings.llm_model,
-            timeout_seconds=settings.llm_timeout_seconds,
-        )
-    from flowpilot.assistant.offline import OfflineProvider
-
-    return OfflineProvider()

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.assistant.retrieval import ResolvedDoc
+from flowpilot.kernel.identity import SENIOR_ROLES
+from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
 from flowpilot.models import AiSession, Handoff, Step, User
-from flowpilot.models.accounts import SENIOR_ROLES
-from flowpilot.tenancy import Tenant, get_scoped, select_scoped
 
 
 async def resolved_corpus(

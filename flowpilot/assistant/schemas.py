@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints
 
-from flowpilot.schemas_common import Output, StrictInput
+from flowpilot.kernel.schemas import Output, StrictInput
 
 Question = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 

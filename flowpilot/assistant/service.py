@@ -12,12 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.assistant import repository as repo
+from flowpilot.assistant.offline import OfflineProvider
+from flowpilot.assistant.openai_compat import OpenAICompatProvider
 from flowpilot.assistant.provider import Provider, SessionContext, StepView
 from flowpilot.assistant.retrieval import MAX_CORPUS, Hit, Index, IndexCache
-from flowpilot.auth.service import Actor
-from flowpilot.errors import Conflict, Forbidden
+from flowpilot.kernel.errors import Conflict, Forbidden
+from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.settings import Settings
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Handoff, Step
-from flowpilot.tenancy import Tenant
 
 SIMILAR_IN_ANSWERS = 3
 SIMILAR_FOR_SENIORS = 10
@@ -234,3 +237,18 @@ def suggestion_lines(summary: dict[str, Any]) -> list[str]:
         by = f", resolved by {src['resolved_by_name']}" if src.get("resolved_by_name") else ""
         lines.append(f"{item['suggestion']} (from “{src.get('title')}”, {src.get('url')}{by})")
     return lines
+
+
+def build_provider(settings: Settings) -> Provider:
+    """The configured provider: the OpenAI-compatible model when a base URL is set, else offline.
+
+    Built once per process (the runtime's context) and handed to requests as ``ProviderDep``.
+    """
+    if settings.llm_base_url:
+        return OpenAICompatProvider(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            model=settings.llm_model,
+            timeout_seconds=settings.llm_timeout_seconds,
+        )
+    return OfflineProvider()

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from flowpilot.auth import service
-from flowpilot.auth.service import Actor
-from flowpilot.db import SessionDep
-from flowpilot.errors import Forbidden, Unauthorized
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.errors import Forbidden, Unauthorized
+from flowpilot.kernel.identity import Actor
 
 COOKIE_NAME = "flowpilot_session"
 CSRF_HEADER = "x-csrf-token"
@@ -38,13 +39,12 @@ async def _check_csrf(request: Request, actor: Actor) -> None:
         raise Forbidden("CSRF token missing or invalid; reload the page and try again")
 
 
-async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+async def optional_actor(request: Request, session: SessionDep, now: NowDep) -> Actor | None:
     """The caller if authenticated, else None. Enforces CSRF on unsafe cookie requests.
 
     This is where a request starts acting for an account: the token lookup itself makes the
     request's transaction act for the caller's account (PostgreSQL row-level security).
     """
-    now = request.app.state.clock.now()
     token = bearer_token(request)
     via = "bearer"
     if token is None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from flowpilot.accounts.schemas import UserOut
 from flowpilot.auth import service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser
-from flowpilot.auth.schemas import LoginIn, LoginOut
-from flowpilot.db import SessionDep
+from flowpilot.auth.schemas import LoginIn, LoginOut, UserOut
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -19,14 +19,15 @@ def client_ip(request: Request) -> str:
 
 
 @router.post("/auth/login", response_model=LoginOut)
-async def login(body: LoginIn, request: Request, session: SessionDep) -> Response:
-    settings = request.app.state.settings
+async def login(
+    body: LoginIn, request: Request, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> Response:
     result = await service.login(
         session,
         email=body.email,
         password=body.password,
         client_ip=client_ip(request),
-        now=request.app.state.clock.now(),
+        now=now,
         settings=settings,
     )
     if result.rate_limited:
@@ -63,11 +64,3 @@ async def logout(actor: CurrentUser, session: SessionDep) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
-
-
-@router.get("/me", response_model=UserOut)
-async def me(actor: CurrentUser, session: SessionDep) -> UserOut:
-    from flowpilot.accounts import service as accounts_service
-
-    user = await accounts_service.get_user(session, actor=actor, user_id=actor.id)
-    return UserOut.model_validate(user)

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Boolean, String, bindparam, column, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot import tenancy
-from flowpilot.db import UTCDateTime
+from flowpilot.kernel import tenancy
+from flowpilot.kernel.db.base import UTCDateTime
 from flowpilot.models import LoginFailure, LoginSession, User
 
 

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import StringConstraints
 
-from flowpilot.accounts.schemas import UserOut
-from flowpilot.schemas_common import Output, StrictInput
+from flowpilot.kernel.schemas import Output, StrictInput
+
+
+class UserOut(Output):
+    id: str
+    email: str
+    name: str
+    role: str
+    account_id: str
+    active: bool
+    created_at: datetime
+    notify_email: bool
+    notify_min_urgency: str
 
 
 class LoginIn(StrictInput):

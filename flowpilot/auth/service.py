@@ -10,33 +10,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot import tenancy
 from flowpilot.auth import repository as repo
 from flowpilot.auth.passwords import dummy_hash, verify_password
-from flowpilot.config import Settings
+from flowpilot.kernel import tenancy
+from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.settings import Settings
 from flowpilot.models import LoginSession, User
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated caller of a request."""
-
-    id: str
-    account_id: str
-    role: str
-    email: str
-    name: str
-    login_session_id: str
-    csrf_token: str
-    via: str  # "cookie" or "bearer"
-
-    @property
-    def is_senior(self) -> bool:
-        return self.role in ("engineer", "admin")
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from flowpilot.events import repository as repo
 from flowpilot.events.service import publish_and_mark, to_bus_event
-
-if TYPE_CHECKING:
-    from flowpilot.context import AppContext
+from flowpilot.kernel.context import Context
 
 BATCH = 500
 
 
-async def relay_once(ctx: AppContext) -> int:
+async def relay_once(ctx: Context) -> int:
     """Publish every unpublished event older than the grace period; returns how many."""
     now = ctx.clock.now()
     before = now - timedelta(seconds=ctx.settings.relay_grace_seconds)
@@ -40,7 +37,7 @@ async def relay_once(ctx: AppContext) -> int:
             return total
 
 
-async def relay_job(ctx: AppContext) -> None:
+async def relay_job(ctx: Context) -> None:
     """Loop: relay at start-up, then every ``relay_interval_seconds``."""
     while True:
         await relay_once(ctx)

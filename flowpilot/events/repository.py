@@ -10,8 +10,8 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy import insert as insert_stmt
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from flowpilot.kernel.tenancy import Tenant, scoped
 from flowpilot.models import Event, User
-from flowpilot.tenancy import Tenant, scoped
 
 _events = cast(Table, Event.__table__)
 # Built once: statement construction is a measurable share of a short transaction.

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from flowpilot.db import after_commit
 from flowpilot.events import marks
 from flowpilot.events import repository as repo
-from flowpilot.events.bus import Bus, BusEvent
+from flowpilot.kernel.bus import BusEvent, Publisher
+from flowpilot.kernel.db.uow import after_commit
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import Event
-from flowpilot.tenancy import Tenant
 
 log = logging.getLogger("flowpilot.events")
 
@@ -30,7 +30,7 @@ def to_bus_event(event: Event, *, relayed: bool = False) -> BusEvent:
 
 
 async def publish_and_mark(
-    bus: Bus,
+    bus: Publisher,
     bind: AsyncEngine,
     events: Sequence[BusEvent],
     *,
@@ -69,7 +69,7 @@ async def append(
     type: str,
     payload: dict[str, Any],
     now: datetime,
-    bus: Bus | None,
+    bus: Publisher | None,
     handoff_id: str | None = None,
     session_id: str | None = None,
     actor_id: str | None = None,
@@ -109,3 +109,15 @@ async def timeline(
     session_id: str | None = None,
 ) -> Sequence[tuple[Event, str | None]]:
     return await repo.timeline(session, tenant, handoff_id=handoff_id, session_id=session_id)
+
+
+async def replay(
+    session: AsyncSession, tenant: Tenant, *, after_id: int, types: Sequence[str], limit: int
+) -> Sequence[Event]:
+    """The tenant's events of ``types`` after ``after_id``, in order (a live stream's catch-up)."""
+    return await repo.replay(session, tenant, after_id=after_id, types=types, limit=limit)
+
+
+async def head_id(session: AsyncSession, *, tenant: Tenant | None = None) -> int:
+    """The newest event id (of the tenant's log, or of the whole log); 0 when empty."""
+    return await repo.head_id(session, tenant)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from flowpilot.assistant.provider import build_provider
+from flowpilot.assistant.deps import ProviderDep
 from flowpilot.auth.deps import CurrentUser, SeniorUser
-from flowpilot.db import SessionDep
 from flowpilot.handoffs import service
 from flowpilot.handoffs.schemas import (
     EscalateIn,
@@ -18,13 +17,20 @@ from flowpilot.handoffs.schemas import (
     ResolveIn,
     SessionHandoffs,
 )
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep, PublisherDep
 
 router = APIRouter(prefix="/api/v1", tags=["handoffs"])
 
 
 @router.post("/sessions/{session_id}/handoff", response_model=HandoffOut, status_code=201)
 async def escalate(
-    session_id: str, body: EscalateIn, actor: CurrentUser, session: SessionDep, request: Request
+    session_id: str,
+    body: EscalateIn,
+    actor: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    bus: PublisherDep,
 ) -> HandoffOut:
     row = await service.escalate(
         session,
@@ -32,8 +38,8 @@ async def escalate(
         session_id=session_id,
         reason=body.reason,
         urgency=body.urgency,
-        now=request.app.state.clock.now(),
-        bus=request.app.state.bus,
+        now=now,
+        bus=bus,
     )
     return service.to_out(row)
 
@@ -67,14 +73,18 @@ async def queue(
 
 @router.get("/handoffs/{handoff_id}", response_model=HandoffDetail)
 async def get_handoff(
-    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request
+    handoff_id: str,
+    actor: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    provider: ProviderDep,
 ) -> HandoffDetail:
     data = await service.detail(
         session,
         actor=actor,
         handoff_id=handoff_id,
-        provider=build_provider(request.app.state.settings),
-        now=request.app.state.clock.now(),
+        provider=provider,
+        now=now,
     )
     return HandoffDetail(
         **service.to_out(data.row).model_dump(), context=data.context, timeline=data.timeline
@@ -83,56 +93,73 @@ async def get_handoff(
 
 @router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
 async def claim(
-    handoff_id: str, actor: SeniorUser, session: SessionDep, request: Request
+    handoff_id: str,
+    actor: SeniorUser,
+    session: SessionDep,
+    now: NowDep,
+    bus: PublisherDep,
 ) -> HandoffOut:
     row = await service.claim(
         session,
         actor=actor,
         handoff_id=handoff_id,
-        now=request.app.state.clock.now(),
-        bus=request.app.state.bus,
+        now=now,
+        bus=bus,
     )
     return service.to_out(row)
 
 
 @router.post("/handoffs/{handoff_id}/release", response_model=HandoffOut)
 async def release(
-    handoff_id: str, actor: SeniorUser, session: SessionDep, request: Request
+    handoff_id: str,
+    actor: SeniorUser,
+    session: SessionDep,
+    now: NowDep,
+    bus: PublisherDep,
 ) -> HandoffOut:
     row = await service.release(
         session,
         actor=actor,
         handoff_id=handoff_id,
-        now=request.app.state.clock.now(),
-        bus=request.app.state.bus,
+        now=now,
+        bus=bus,
     )
     return service.to_out(row)
 
 
 @router.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut)
 async def resolve(
-    handoff_id: str, body: ResolveIn, actor: SeniorUser, session: SessionDep, request: Request
+    handoff_id: str,
+    body: ResolveIn,
+    actor: SeniorUser,
+    session: SessionDep,
+    now: NowDep,
+    bus: PublisherDep,
 ) -> HandoffOut:
     row = await service.resolve(
         session,
         actor=actor,
         handoff_id=handoff_id,
         resolution=body.resolution,
-        now=request.app.state.clock.now(),
-        bus=request.app.state.bus,
+        now=now,
+        bus=bus,
     )
     return service.to_out(row)
 
 
 @router.post("/handoffs/{handoff_id}/cancel", response_model=HandoffOut)
 async def cancel(
-    handoff_id: str, actor: CurrentUser, session: SessionDep, request: Request
+    handoff_id: str,
+    actor: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    bus: PublisherDep,
 ) -> HandoffOut:
     row = await service.cancel(
         session,
         actor=actor,
         handoff_id=handoff_id,
-        now=request.app.state.clock.now(),
-        bus=request.app.state.bus,
+        now=now,
+        bus=bus,
     )
     return service.to_out(row)

@@ -12,9 +12,9 @@ from sqlalchemy import Table, and_, bindparam, exists, literal, null, or_, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped
 from flowpilot.models import AiSession, Handoff, User
 from flowpilot.models.handoffs import LIVE_STATUSES
-from flowpilot.tenancy import Tenant, get_scoped, scoped
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, StringConstraints
 
-from flowpilot.schemas_common import LongText, StrictInput
+from flowpilot.kernel.schemas import LongText, StrictInput
 
 Urgency = Literal["low", "normal", "high", "critical"]
 QueueStatus = Literal["open", "claimed", "resolved", "cancelled", "live", "all"]

@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.ai_sessions import service as ai_sessions_service
 from flowpilot.assistant import service as assistant_service
 from flowpilot.assistant.provider import Provider
-from flowpilot.auth.service import Actor
-from flowpilot.errors import Conflict, Forbidden, Invalid, NotFound
 from flowpilot.events import service as events_service
-from flowpilot.events.bus import Bus
 from flowpilot.handoffs import context as context_mod
 from flowpilot.handoffs import repository as repo
 from flowpilot.handoffs.repository import HandoffRow
 from flowpilot.handoffs.schemas import HandoffContext, HandoffOut, TimelineEntry
+from flowpilot.kernel.bus import Publisher
+from flowpilot.kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession, Event, Handoff
 from flowpilot.models.handoffs import LIVE_STATUSES
 from flowpilot.notifications import service as notifications_service
@@ -102,7 +102,7 @@ async def _record(
     row: HandoffRow,
     type: str,
     now: datetime,
-    bus: Bus | None,
+    bus: Publisher | None,
 ) -> Event:
     return await events_service.append(
         session,
@@ -133,7 +133,7 @@ async def escalate(
     reason: str,
     urgency: str,
     now: datetime,
-    bus: Bus | None,
+    bus: Publisher | None,
 ) -> HandoffRow:
     """Escalate the caller's own open session; at most one live handoff per session."""
     ai_session = await ai_sessions_service.get_session_scoped(
@@ -177,7 +177,7 @@ def _require_senior(actor: Actor, what: str) -> None:
 
 
 async def claim(
-    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Bus | None
+    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Publisher | None
 ) -> HandoffRow:
     """Atomically claim an open handoff; of simultaneous claimers exactly one wins."""
     _require_senior(actor, "claim")
@@ -221,7 +221,7 @@ async def _locked_claimed(
 
 
 async def release(
-    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Bus | None
+    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Publisher | None
 ) -> HandoffRow:
     """Put a claimed handoff back in the queue; the session returns to its owner."""
     handoff = await _locked_claimed(session, actor, handoff_id, "release")
@@ -248,7 +248,7 @@ async def resolve(
     handoff_id: str,
     resolution: str,
     now: datetime,
-    bus: Bus | None,
+    bus: Publisher | None,
 ) -> HandoffRow:
     """Resolve a claimed handoff and its AI session with the given resolution."""
     handoff = await _locked_claimed(session, actor, handoff_id, "resolve")
@@ -269,7 +269,7 @@ async def resolve(
 
 
 async def cancel(
-    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Bus | None
+    session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Publisher | None
 ) -> HandoffRow:
     """The escalator withdraws an escalation nobody has claimed yet."""
     handoff = await repo.get(session, actor, handoff_id, for_update=True)

@@ -7,10 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, UTCDateTime, new_id
-
-ROLES = ("technician", "engineer", "admin")
-SENIOR_ROLES = ("engineer", "admin")
+from flowpilot.kernel.db.base import Base, UTCDateTime, new_id
 
 
 class Account(Base):

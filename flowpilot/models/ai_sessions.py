@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, JSONType, UTCDateTime, new_id
+from flowpilot.kernel.db.base import Base, JSONType, UTCDateTime, new_id
 
-STEP_KINDS = ("note", "action", "result")
-# Assistant steps have no human author and never count as anyone's first action.
-ALL_STEP_KINDS = (*STEP_KINDS, "assistant")
-SESSION_STATUSES = ("open", "resolved")
+
+class StepKind(StrEnum):
+    NOTE = "note"
+    ACTION = "action"
+    RESULT = "result"
+    # No human author: never counts as anyone's first action.
+    ASSISTANT = "assistant"
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+STEP_KINDS = (StepKind.NOTE, StepKind.ACTION, StepKind.RESULT)  # what a person may add
+ALL_STEP_KINDS: tuple[StepKind, ...] = tuple(StepKind)
+SESSION_STATUSES: tuple[SessionStatus, ...] = tuple(SessionStatus)
 
 
 class AiSession(Base):

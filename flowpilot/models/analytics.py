@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, UTCDateTime, new_id
+from flowpilot.kernel.db.base import Base, UTCDateTime, new_id
 
 
 class BaselineObservation(Base):

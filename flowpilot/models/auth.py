@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, UTCDateTime, new_id
+from flowpilot.kernel.db.base import Base, UTCDateTime, new_id
 
 
 class LoginSession(Base):

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, JSONType, UTCDateTime
+from flowpilot.kernel.db.base import Base, JSONType, UTCDateTime
 
-EVENT_TYPES = (
-    "handoff.created",
-    "handoff.claimed",
-    "handoff.released",
-    "handoff.resolved",
-    "handoff.cancelled",
-    "handoff.renotified",
-    "handoff.admin_alerted",
-)
+
+class EventType(StrEnum):
+    """What an event row records (its ``type``); the audit timeline names them in words."""
+
+    HANDOFF_CREATED = "handoff.created"
+    HANDOFF_CLAIMED = "handoff.claimed"
+    HANDOFF_RELEASED = "handoff.released"
+    HANDOFF_RESOLVED = "handoff.resolved"
+    HANDOFF_CANCELLED = "handoff.cancelled"
+    HANDOFF_RENOTIFIED = "handoff.renotified"
+    HANDOFF_ADMIN_ALERTED = "handoff.admin_alerted"
+
+
+EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)
 
 
 class Event(Base):

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, JSONType, UTCDateTime, new_id
+from flowpilot.kernel.db.base import Base, JSONType, UTCDateTime, new_id
 
-HANDOFF_STATUSES = ("open", "claimed", "resolved", "cancelled")
-LIVE_STATUSES = ("open", "claimed")
-URGENCIES = ("low", "normal", "high", "critical")
-URGENCY_RANK = {u: i for i, u in enumerate(URGENCIES)}
+
+class HandoffStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+HANDOFF_STATUSES: tuple[HandoffStatus, ...] = tuple(HandoffStatus)
+LIVE_STATUSES = (HandoffStatus.OPEN, HandoffStatus.CLAIMED)
+# The statuses in which a handoff has a claim (``claimed_at``): release clears it, cancel
+# needs an open handoff.
+CLAIMED_STATUSES = (HandoffStatus.CLAIMED, HandoffStatus.RESOLVED)
+URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
+URGENCY_RANK: dict[str, int] = {u: i for i, u in enumerate(URGENCIES)}
 
 
 class Handoff(Base):

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.db import Base, UTCDateTime, new_id
+from flowpilot.kernel.db.base import Base, UTCDateTime, new_id
+
 
 # "skipped": final, never sent on purpose (a re-notification for a handoff claimed meanwhile,
 # a recipient deactivated, the webhook switched off). Not a failure.
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dead", "skipped")
-CHANNELS = ("email", "webhook")
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = tuple(DeliveryStatus)
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
 
 
 class Delivery(Base):

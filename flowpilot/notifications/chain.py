@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flowpilot.db import commit
 from flowpilot.events import service as events_service
+from flowpilot.kernel.context import Context
+from flowpilot.kernel.db.uow import commit
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import service
-
-if TYPE_CHECKING:
-    from flowpilot.context import AppContext
 
 STEPS = (
     # (event type, handoff column, account setting)
@@ -31,7 +29,7 @@ class _AccountRef:
     account_id: str
 
 
-async def run_chain_once(ctx: AppContext) -> int:
+async def run_chain_once(ctx: Context) -> int:
     """One round of the chain: returns how many steps (re-notify, admin alert) were taken."""
     now = ctx.clock.now()
     async with ctx.system.sessionmaker() as session:  # every account's open handoffs
@@ -53,7 +51,7 @@ async def run_chain_once(ctx: AppContext) -> int:
 
 
 async def _take_step(
-    ctx: AppContext, handoff_id: str, *, event_type: str, column: str, minutes: int
+    ctx: Context, handoff_id: str, *, event_type: str, column: str, minutes: int
 ) -> bool:
     now = ctx.clock.now()
     async with ctx.system.sessionmaker() as session:

@@ -13,12 +13,13 @@ import asyncio
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import httpx
 from prometheus_client import Counter
 
-from flowpilot.db import commit
+from flowpilot.kernel.context import Context
+from flowpilot.kernel.db.uow import commit
+from flowpilot.kernel.settings import Settings
 from flowpilot.notifications import email as email_channel
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
@@ -26,16 +27,12 @@ from flowpilot.notifications.chain import run_chain_once
 from flowpilot.notifications.email import SendError
 from flowpilot.notifications.messages import build_notice, slack_message
 
-if TYPE_CHECKING:
-    from flowpilot.config import Settings
-    from flowpilot.context import AppContext
-
 log = logging.getLogger("flowpilot.notifications")
 
 __all__ = ["dispatcher_job", "escalation_chain_job", "run_chain_once", "run_once", "take_due"]
 
 
-async def take_due(ctx: AppContext, *, limit: int | None = None) -> list[repo.Job]:
+async def take_due(ctx: Context, *, limit: int | None = None) -> list[repo.Job]:
     """Lease due deliveries and read what sending needs, in one short committed transaction."""
     now = ctx.clock.now()
     async with ctx.system.sessionmaker() as session:  # every account's due deliveries
@@ -51,7 +48,7 @@ async def take_due(ctx: AppContext, *, limit: int | None = None) -> list[repo.Jo
     return jobs
 
 
-async def run_once(ctx: AppContext, *, limit: int | None = None) -> int:
+async def run_once(ctx: Context, *, limit: int | None = None) -> int:
     """One dispatcher round: returns how many deliveries were taken (0 when idle)."""
     _outcomes(ctx)  # registered up front, so /metrics shows it before the first send
     jobs = await take_due(ctx, limit=limit)
@@ -74,7 +71,7 @@ async def run_once(ctx: AppContext, *, limit: int | None = None) -> int:
 
 
 async def process(
-    ctx: AppContext,
+    ctx: Context,
     job: repo.Job,
     client: httpx.AsyncClient,
     smtp: email_channel.SmtpConnections | None = None,
@@ -122,7 +119,7 @@ def _skip_reason(job: repo.Job) -> str | None:
 
 
 async def _send(
-    ctx: AppContext,
+    ctx: Context,
     job: repo.Job,
     client: httpx.AsyncClient,
     smtp: email_channel.SmtpConnections | None,
@@ -173,7 +170,7 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     return delay * (1.0 - jitter * random.random())
 
 
-async def _failed(ctx: AppContext, job: repo.Job, error: str) -> None:
+async def _failed(ctx: Context, job: repo.Job, error: str) -> None:
     if job.attempts >= ctx.settings.delivery_max_attempts:
         await _finish(ctx, job, status="dead", error=error)
         return
@@ -182,7 +179,7 @@ async def _failed(ctx: AppContext, job: repo.Job, error: str) -> None:
 
 
 async def _finish(
-    ctx: AppContext,
+    ctx: Context,
     job: repo.Job,
     *,
     status: str,
@@ -206,21 +203,16 @@ async def _finish(
     _outcomes(ctx).labels(channel=job.channel, outcome=status).inc()
 
 
-def _outcomes(ctx: AppContext) -> Counter:
+def _outcomes(ctx: Context) -> Counter:
     """``flowpilot_delivery_outcomes_total{channel,outcome}`` on the process's registry."""
-    counter = ctx.extras.get("delivery_outcomes")
-    if counter is None:
-        counter = Counter(
-            "flowpilot_delivery_outcomes",
-            "Delivery attempts by channel and outcome (sent, failed, dead, skipped)",
-            ["channel", "outcome"],
-            registry=ctx.metrics.registry,
-        )
-        ctx.extras["delivery_outcomes"] = counter
-    return counter  # type: ignore[no-any-return]
+    return ctx.metrics.counter(
+        "flowpilot_delivery_outcomes",
+        "Delivery attempts by channel and outcome (sent, failed, dead, skipped)",
+        ["channel", "outcome"],
+    )
 
 
-async def dispatcher_job(ctx: AppContext) -> None:
+async def dispatcher_job(ctx: Context) -> None:
     """Loop: take due deliveries (SKIP LOCKED on PostgreSQL), send, record the outcome."""
     while True:
         try:
@@ -234,7 +226,7 @@ async def dispatcher_job(ctx: AppContext) -> None:
             await asyncio.sleep(ctx.settings.dispatcher_interval_seconds)
 
 
-async def escalation_chain_job(ctx: AppContext) -> None:
+async def escalation_chain_job(ctx: Context) -> None:
     """Loop: re-notify seniors after N minutes, alert admins after M minutes."""
     while True:
         try:

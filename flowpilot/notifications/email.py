@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from flowpilot.config import Settings
+from flowpilot.kernel.settings import Settings
 from flowpilot.notifications.messages import Notice, html_body, plain_text
 
 # RFC 5322 allows 998-character lines; folding at 78 splits subjects in odd places.

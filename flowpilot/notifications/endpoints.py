@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.db import SessionDep
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep, SettingsDep
 from flowpilot.models import Account
 from flowpilot.notifications import service
 from flowpilot.notifications.schemas import (
@@ -85,11 +86,13 @@ async def rotate_webhook_secret(actor: AdminUser, session: SessionDep) -> Webhoo
 
 
 @router.post("/account/notifications/test-webhook", response_model=WebhookTestOut)
-async def test_webhook(actor: AdminUser, session: SessionDep, request: Request) -> WebhookTestOut:
+async def test_webhook(
+    actor: AdminUser, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> WebhookTestOut:
     ok, detail = await service.send_test_webhook(
         session,
         actor=actor,
-        settings=request.app.state.settings,
-        now=request.app.state.clock.now(),
+        settings=settings,
+        now=now,
     )
     return WebhookTestOut(ok=ok, detail=detail)

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
 from flowpilot.models import Account, Delivery, Event, Handoff, User
-from flowpilot.tenancy import Tenant, get_scoped, select_scoped
 
 # Statuses the dispatcher may take: due retries, new rows, and expired leases ("sending").
 # Written out literally, exactly as the partial index ``ix_deliveries_due`` says it, so both

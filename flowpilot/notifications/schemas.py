@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from flowpilot.schemas_common import Output, StrictInput
+from flowpilot.kernel.schemas import Output, StrictInput
 
 
 class DeliveryOut(Output):

@@ -13,9 +13,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
-from flowpilot.auth.service import Actor
-from flowpilot.config import Settings
-from flowpilot.errors import Forbidden, Invalid
+from flowpilot.kernel.errors import Forbidden, Invalid
+from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.settings import Settings
 from flowpilot.models import Account, Delivery, Event, Handoff, User
 from flowpilot.models.handoffs import URGENCY_RANK
 from flowpilot.notifications import repository as repo

@@ -8,12 +8,13 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.assistant.provider import build_provider
+from flowpilot.assistant.deps import ProviderDep
 from flowpilot.auth.deps import CurrentUser, SeniorUser
-from flowpilot.auth.service import Actor
-from flowpilot.db import SessionDep
 from flowpilot.handoffs import service as handoffs_service
 from flowpilot.handoffs.schemas import HandoffOut, QueueStatus
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession
 from flowpilot.models.handoffs import LIVE_STATUSES, URGENCIES
 from flowpilot.web.render import page_router, register_page_hook, render
@@ -59,14 +60,16 @@ async def context_page(
     request: Request,
     actor: CurrentUser,
     session: SessionDep,
+    now: NowDep,
+    provider: ProviderDep,
     claimed: bool = Query(False),
 ) -> HTMLResponse:
     data = await handoffs_service.detail(
         session,
         actor=actor,
         handoff_id=handoff_id,
-        provider=build_provider(request.app.state.settings),
-        now=request.app.state.clock.now(),
+        provider=provider,
+        now=now,
     )
     return render(
         request,

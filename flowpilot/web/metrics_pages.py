@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.analytics import chart, report, service
 from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
-from flowpilot.db import SessionDep
-from flowpilot.errors import Invalid
-from flowpilot.tenancy import Tenant
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.errors import Invalid
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -80,12 +81,12 @@ async def _page(
     session: AsyncSession,
     actor: Any,
     *,
+    now: datetime,
     days: int,
     status_code: int = 200,
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    now = request.app.state.clock.now()
     stats = await service.escalation_stats(session, tenant=actor, days=days, now=now)
     saved = await service.savings(session, tenant=actor, days=days, now=now, stats=stats)
     weeks = await service.weekly_medians(session, tenant=actor, now=now)
@@ -114,9 +115,10 @@ async def metrics_dashboard(
     request: Request,
     actor: SeniorUser,
     session: SessionDep,
+    now: NowDep,
     days: int = Query(30, ge=service.MIN_DAYS, le=service.MAX_DAYS),
 ) -> Response:
-    return await _page(request, session, actor, days=days)
+    return await _page(request, session, actor, now=now, days=days)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -125,9 +127,10 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.post(f"{PAGE}/baseline")
-async def add_baseline(request: Request, actor: SeniorUser, session: SessionDep) -> Response:
+async def add_baseline(
+    request: Request, actor: SeniorUser, session: SessionDep, now: NowDep
+) -> Response:
     form = await _form(request)
-    now = request.app.state.clock.now()
     try:
         await service.add_baseline(
             session,
@@ -140,14 +143,14 @@ async def add_baseline(request: Request, actor: SeniorUser, session: SessionDep)
     except Invalid as exc:
         await session.rollback()
         return await _page(
-            request, session, actor, days=30, status_code=422, error=exc.detail, form=form
+            request, session, actor, now=now, days=30, status_code=422, error=exc.detail, form=form
         )
     return RedirectResponse(f"{PAGE}#baseline", status_code=303)
 
 
 @router.post(f"{PAGE}/baseline/{{observation_id}}")
 async def edit_baseline(
-    observation_id: str, request: Request, actor: SeniorUser, session: SessionDep
+    observation_id: str, request: Request, actor: SeniorUser, session: SessionDep, now: NowDep
 ) -> Response:
     form = await _form(request)
     changes: dict[str, Any] = {"note": form.get("note")}
@@ -161,11 +164,13 @@ async def edit_baseline(
             actor=actor,
             observation_id=observation_id,
             changes=changes,
-            now=request.app.state.clock.now(),
+            now=now,
         )
     except Invalid as exc:
         await session.rollback()
-        return await _page(request, session, actor, days=30, status_code=422, error=exc.detail)
+        return await _page(
+            request, session, actor, now=now, days=30, status_code=422, error=exc.detail
+        )
     return RedirectResponse(f"{PAGE}#baseline", status_code=303)
 
 

@@ -47,9 +47,11 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.kernel.context import context_of
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-# Set on the ASGI scope of page routes; app.py renders DomainErrors there as pages.
+# Set on the ASGI scope of page routes; runtime/app.py renders DomainErrors there as pages.
 PAGE_SCOPE_KEY = "flowpilot.page"
 
 PageHook = Callable[..., Awaitable[dict[str, Any]]]
@@ -132,7 +134,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         "request": request,
         "actor": actor,
         "csrf_token": actor.csrf_token if actor else "",
-        "now": request.app.state.clock.now(),
+        "now": context_of(request).clock.now(),
     }
     return templates().TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser, OptionalUser
-from flowpilot.db import SessionDep
+from flowpilot.kernel.db.uow import SessionDep
 from flowpilot.web.render import STATIC_DIR, page_router, render, render_error
 
 __all__ = ["mount_static", "render_error", "router", "routers"]

@@ -8,8 +8,9 @@ from fastapi.responses import HTMLResponse
 from flowpilot.accounts import service as accounts_service
 from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.auth.service import Actor
-from flowpilot.db import SessionDep
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.identity import Actor
 from flowpilot.web.render import page_context, page_router, render
 
 router = page_router()
@@ -41,7 +42,7 @@ async def sessions_list(request: Request, actor: CurrentUser, session: SessionDe
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 async def session_view(
-    session_id: str, request: Request, actor: CurrentUser, session: SessionDep
+    session_id: str, request: Request, actor: CurrentUser, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
     ai_session = await sessions_service.get_session(session, actor=actor, session_id=session_id)
     steps = await sessions_service.list_steps(session, tenant=actor, session_id=session_id)
@@ -58,6 +59,6 @@ async def session_view(
         users=await _user_names(session, actor),
         can_add_step=can_add_step,
         csrf_token=actor.csrf_token,
-        now=request.app.state.clock.now(),
+        now=now,
     )
     return render(request, "sessions/view.html", step_kinds=STEP_KINDS, **ctx)

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.auth.service import Actor
-from flowpilot.db import SessionDep
-from flowpilot.errors import Invalid
+from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import NowDep, SettingsDep
+from flowpilot.kernel.errors import Invalid
+from flowpilot.kernel.identity import Actor
 from flowpilot.models.handoffs import URGENCIES
 from flowpilot.notifications import service as notifications_service
 from flowpilot.notifications.schemas import AccountNotificationsUpdate
@@ -122,13 +123,15 @@ async def rotate_secret(request: Request, actor: AdminUser, session: SessionDep)
 
 
 @router.post("/settings/test-webhook", response_class=HTMLResponse)
-async def test_webhook(request: Request, actor: AdminUser, session: SessionDep) -> Response:
+async def test_webhook(
+    request: Request, actor: AdminUser, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> Response:
     try:
         ok, detail = await notifications_service.send_test_webhook(
             session,
             actor=actor,
-            settings=request.app.state.settings,
-            now=request.app.state.clock.now(),
+            settings=settings,
+            now=now,
         )
     except Invalid as exc:
         return await _page(request, session, actor, status_code=422, error=exc.detail)

@@ -15,10 +15,10 @@ from click.testing import Result
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from flowpilot.cli import app
-from flowpilot.db import make_engine, make_sessionmaker
-from flowpilot.migrate import upgrade
+from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.models import Account, AiSession, Step, User
+from flowpilot.runtime.cli import app
+from flowpilot.runtime.migrate import upgrade
 from tests.conftest import POSTGRES_URL, truncate_all
 
 
@@ -164,8 +164,8 @@ def test_duplicate_admin_email_fails_clearly(cli_db):
 
 def test_demo_is_idempotent_and_prints_working_logins(cli_db):
     from flowpilot.auth import service as auth_service
-    from flowpilot.config import Settings
-    from flowpilot.demo import DEMO_PASSWORD
+    from flowpilot.kernel.settings import Settings
+    from flowpilot.runtime.demo import DEMO_PASSWORD
 
     first = run(cli_db, "demo")
     assert first.exit_code == 0, first.output

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flowpilot.db import commit
-from flowpilot.demo import DEMO_DOMAIN, DEMO_PASSWORD, create_demo
+from flowpilot.kernel.db.uow import commit
+from flowpilot.runtime.demo import DEMO_DOMAIN, DEMO_PASSWORD, create_demo
 
 
 async def test_demo_technician_round_trip(client, db, clock):

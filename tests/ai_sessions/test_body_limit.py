@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from flowpilot.config import Settings
+from flowpilot.kernel.settings import Settings
 from flowpilot.models import AiSession
 
 LIMIT = 4096

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from typer.testing import CliRunner
 
-from flowpilot.cli import app as cli
+from flowpilot.runtime.cli import app as cli
 from tests.analytics.timeline import Timeline, add_baseline
 
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.ai_sessions import service as sessions_service
-from flowpilot.clock import FrozenClock
 from flowpilot.handoffs import service as handoffs_service
+from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import BaselineObservation
 from tests.factories import Factory, TestUser
 
@@ -193,6 +193,6 @@ async def add_baseline(
 
 
 def _id() -> str:
-    from flowpilot.db import new_id
+    from flowpilot.kernel.db.base import new_id
 
     return new_id()

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from flowpilot.assistant.service import build_provider
 from tests.assistant.helpers import handoff_row, steps_of
 from tests.assistant.llm_server import SUMMARY, closed_port_url
 from tests.factories import add_step, open_session
@@ -21,6 +22,14 @@ def settings(settings, llm_server):  # type: ignore[no-untyped-def]
             "llm_timeout_seconds": 0.5,
         }
     )
+
+
+def reconfigure(app, **changes):  # type: ignore[no-untyped-def]
+    """Change the model settings of a running app (the provider is built once per process)."""
+    ctx = app.state.ctx
+    for name, value in changes.items():
+        setattr(ctx.settings, name, value)
+    ctx.provider = build_provider(ctx.settings)
 
 
 async def _ask(client, user, session_id):  # type: ignore[no-untyped-def]
@@ -50,7 +59,7 @@ async def test_model_answer_streams_and_is_saved(client, factory, db, llm_server
 async def test_failure_before_first_chunk_is_502_and_saves_nothing(  # type: ignore[no-untyped-def]
     client, factory, db, app, model, detail
 ) -> None:
-    app.state.settings.llm_model = model
+    reconfigure(app, llm_model=model)
     team = await factory.team()
     s = await open_session(client, team["tech"])
     response = await _ask(client, team["tech"], s["id"])
@@ -60,7 +69,7 @@ async def test_failure_before_first_chunk_is_502_and_saves_nothing(  # type: ign
 
 
 async def test_unreachable_model_is_502(client, factory, app) -> None:  # type: ignore[no-untyped-def]
-    app.state.settings.llm_base_url = closed_port_url()
+    reconfigure(app, llm_base_url=closed_port_url())
     team = await factory.team()
     s = await open_session(client, team["tech"])
     response = await client.post(
@@ -73,7 +82,7 @@ async def test_unreachable_model_is_502(client, factory, app) -> None:  # type: 
 async def test_stall_mid_stream_ends_with_error_line_and_saves_nothing(  # type: ignore[no-untyped-def]
     client, factory, db, app
 ) -> None:
-    app.state.settings.llm_model = "stall"
+    reconfigure(app, llm_model="stall")
     team = await factory.team()
     s = await open_session(client, team["tech"])
     response = await _ask(client, team["tech"], s["id"])
@@ -87,7 +96,7 @@ async def test_stall_mid_stream_ends_with_error_line_and_saves_nothing(  # type:
 async def test_model_handoff_summary_cached_with_model_name(
     client, factory, db, app, clock
 ) -> None:  # type: ignore[no-untyped-def]
-    app.state.settings.llm_model = "summary-json"
+    reconfigure(app, llm_model="summary-json")
     team = await factory.team()
     s = await open_session(client, team["tech"])
     hid = await handoff_row(db, session_id=s["id"], escalator=team["tech"], now=clock.now())
@@ -95,7 +104,7 @@ async def test_model_handoff_summary_cached_with_model_name(
     assert body["generated_by"] == "summary-json"
     assert body["next_steps"]["text"] == SUMMARY["next_steps"]
     # Cached: even with the model now broken, the stored summary is served as it was.
-    app.state.settings.llm_model = "summary-bad"
+    reconfigure(app, llm_model="summary-bad")
     again = (
         await client.get(f"/api/v1/handoffs/{hid}/summary", headers=team["eng"].headers)
     ).json()
@@ -111,8 +120,8 @@ async def test_waiting_on_the_model_holds_no_database_lock(  # type: ignore[no-u
 ) -> None:
     """While the model thinks, other requests write (on SQLite a held transaction would block
     every writer until the answer came)."""
-    app.state.settings.llm_model = "gated"
-    app.state.settings.llm_timeout_seconds = 60.0
+    reconfigure(app, llm_model="gated")
+    reconfigure(app, llm_timeout_seconds=60.0)
     team = await factory.team()
     tech = team["tech"]
     s1 = await open_session(client, tech)
@@ -142,7 +151,7 @@ async def test_waiting_on_the_model_holds_no_database_lock(  # type: ignore[no-u
 
 
 async def test_runaway_answer_is_cut_and_saved_bounded(client, factory, db, app) -> None:  # type: ignore[no-untyped-def]
-    app.state.settings.llm_model = "flood"
+    reconfigure(app, llm_model="flood")
     team = await factory.team()
     s = await open_session(client, team["tech"])
     response = await _ask(client, team["tech"], s["id"])

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from flowpilot.config import Settings
+from flowpilot.kernel.settings import Settings
 from flowpilot.models import LoginFailure
 from tests.factories import PASSWORD
 

@@ -20,13 +20,14 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.db import commit
 from flowpilot.events import service as events_service
-from flowpilot.events.bus import Bus
-from flowpilot.events.memory import MemoryBus
-from flowpilot.events.redis_bus import RedisBus
-from flowpilot.events.ticker import Ticker
+from flowpilot.kernel.db.uow import commit
+from flowpilot.live.bus import Bus
+from flowpilot.live.memory import MemoryBus
+from flowpilot.live.redis_bus import RedisBus
+from flowpilot.live.ticker import Ticker
 from flowpilot.models import Event
+from flowpilot.runtime import gcpolicy
 from tests.conftest import REDIS_URL
 from tests.servers import free_port
 
@@ -70,6 +71,7 @@ async def make_bus(bus_kind: str, redis_prefix: str) -> AsyncIterator[MakeBus]:
                 queue_size=queue_size, heartbeat_seconds=heartbeat_seconds, ticker=ticker
             )
         await bus.start()
+        gcpolicy.attach(bus.fanout)  # the process policy the runtime installs at start
         buses.append(bus)
         return bus
 
@@ -113,7 +115,7 @@ class SSEServer:
 
     @property
     def bus(self) -> Bus:
-        return self.app.state.bus  # type: ignore[no-any-return]
+        return self.app.state.ctx.bus  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from flowpilot.events.bus import BusEvent, Control, Fanout
-from flowpilot.events.ticker import ManualTicker
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.bus import Control, Fanout
+from flowpilot.live.ticker import ManualTicker
 from tests.events.conftest import MakeBus
 
 

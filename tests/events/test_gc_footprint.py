@@ -16,9 +16,10 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from flowpilot.config import Settings
-from flowpilot.events.gcpolicy import SettleCollector
-from flowpilot.events.ticker import ManualTicker
+from flowpilot.kernel.settings import Settings
+from flowpilot.live.ticker import ManualTicker
+from flowpilot.runtime import gcpolicy
+from flowpilot.runtime.gcpolicy import SettleCollector
 from tests.events.conftest import MakeBus, SSEServer
 from tests.factories import Factory
 
@@ -81,8 +82,8 @@ async def test_an_idle_stream_keeps_few_objects_alive(
 _FRESH_PROCESS_START = """
 import asyncio, gc
 from asgi_lifespan import LifespanManager
-from flowpilot.app import create_app
-from flowpilot.config import Settings
+from flowpilot.runtime.app import create_app
+from flowpilot.kernel.settings import Settings
 
 async def main():
     app = create_app(Settings())
@@ -135,7 +136,7 @@ async def test_a_burst_of_new_streams_is_collected_once_it_has_settled(
 ) -> None:
     ticker = ManualTicker()
     bus = await make_bus(ticker=ticker)
-    collector = bus.fanout.collector
+    collector = gcpolicy.attach(bus.fanout)
     burst = SettleCollector.MIN_NEW + 20
     subs = [await bus.subscribe(f"acct-{i % 7}") for i in range(burst // 2)]
     await settle(ticker)
@@ -158,10 +159,11 @@ async def test_a_burst_of_new_streams_is_collected_once_it_has_settled(
 async def test_a_full_collection_cpython_ran_itself_is_not_repeated(make_bus: MakeBus) -> None:
     ticker = ManualTicker()
     bus = await make_bus(ticker=ticker)
+    collector = gcpolicy.attach(bus.fanout)
     subs = [await bus.subscribe("acct-a") for _ in range(SettleCollector.MIN_NEW + 20)]
     gc.collect()  # what CPython does by itself when the new objects pass its threshold
     await settle(ticker)
     await settle(ticker)
-    assert bus.fanout.collector.collections == 0
+    assert collector.collections == 0
     for sub in subs:
         sub.close()

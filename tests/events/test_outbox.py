@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
 from flowpilot.events import marks
 from flowpilot.events import repository as events_repo
 from flowpilot.events import service as events_service
 from flowpilot.events.relay import relay_once
+from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import Event
 from tests.events.conftest import MakeBus, Tenant, emit
 from tests.factories import Factory

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from flowpilot.events.bus import BusEvent
-from flowpilot.events.redis_bus import RedisBus
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.redis_bus import RedisBus
 from tests.conftest import REDIS_URL
 
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")

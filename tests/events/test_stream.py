@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
-from flowpilot.events.bus import BusEvent
-from flowpilot.events.ticker import ManualTicker
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.live.ticker import ManualTicker
 from tests.events.conftest import SSEServer, emit
 from tests.events.sse_client import SSEReader
 from tests.factories import Factory, TestUser

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from flowpilot.errors import Conflict
 from flowpilot.handoffs import service
+from flowpilot.kernel.errors import Conflict
 from flowpilot.models import Event
 from tests.handoffs.helpers import escalated, handoff_row, session_row
 from tests.pg_locks import backend_pid, wait_until_blocked

@@ -12,7 +12,7 @@ from tests.handoffs.helpers import escalate, post
 
 def _record_publishes(app, monkeypatch) -> list:  # type: ignore[no-untyped-def]
     published: list = []
-    bus = app.state.bus
+    bus = app.state.ctx.bus
     original = bus.publish
 
     async def publish(event):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.ai_sessions import service as sessions_service
-from flowpilot.clock import FrozenClock
+from flowpilot.kernel.clock import FrozenClock
 from tests.factories import Factory, TestUser, add_step
 from tests.handoffs.helpers import escalated, handoff_row, post
 from tests.pg_locks import backend_pid, wait_until_blocked

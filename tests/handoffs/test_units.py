@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flowpilot.errors import Invalid
 from flowpilot.handoffs import service
 from flowpilot.handoffs.context import is_open_question, next_steps
 from flowpilot.handoffs.schemas import PersonRef, TriedStep
+from flowpilot.kernel.errors import Invalid
 
 T = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from flowpilot.context import AppContext
+from flowpilot.runtime.context import AppContext
 from tests.servers import free_port
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from flowpilot.context import AppContext
 from flowpilot.notifications.dispatcher import run_once
+from flowpilot.runtime.context import AppContext
 from tests.factories import Factory
 from tests.notifications.test_webhook import escalate_api
 

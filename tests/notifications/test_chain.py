@@ -8,10 +8,10 @@ from dataclasses import replace
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
-from flowpilot.context import AppContext
-from flowpilot.db import make_system_path
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.notifications.dispatcher import run_chain_once, run_once
+from flowpilot.runtime.context import AppContext
 from tests.factories import Factory
 from tests.notifications.helpers import deliveries, events_of
 from tests.notifications.test_webhook import enable_webhook, escalate_api

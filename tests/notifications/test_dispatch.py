@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
-from flowpilot.context import AppContext
+from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import Delivery
 from flowpilot.notifications.dispatcher import run_once, take_due
+from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser, open_session
 from tests.notifications.conftest import Mail, SmtpServer, free_port
 from tests.notifications.helpers import deliveries, escalate, user_emails

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
+from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import Account
 from tests.factories import Factory, open_session
 from tests.notifications.helpers import count_deliveries, deliveries, escalate, escalate_in

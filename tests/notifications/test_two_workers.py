@@ -14,11 +14,11 @@ from dataclasses import replace
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
-from flowpilot.context import AppContext
-from flowpilot.db import make_system_path
+from flowpilot.kernel.clock import FrozenClock
+from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.models import User
 from flowpilot.notifications.dispatcher import run_once
+from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, open_session, password_hash
 from tests.notifications.conftest import SmtpServer
 from tests.notifications.helpers import deliveries, escalate

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from flowpilot.config import Settings
+from flowpilot.kernel.settings import Settings
 from flowpilot.notifications.dispatcher import backoff_seconds
 from flowpilot.notifications.email import SendError, parse_smtp_url
 from flowpilot.notifications.messages import build_notice, html_body, plain_text

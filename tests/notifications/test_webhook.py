@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.clock import FrozenClock
-from flowpilot.context import AppContext
+from flowpilot.kernel.clock import FrozenClock
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.notifications.webhook import sign, verify
+from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser, open_session
 from tests.notifications.conftest import WebhookReceiver
 from tests.notifications.helpers import deliveries

@@ -1,7 +1,7 @@
 """Pooled PostgreSQL connections the server closed are replaced, not handed to a request.
 
-The pool does no per-checkout round trip (see ``flowpilot.db._refuse_closed_connection``), so
-this is the behaviour that replaces ``pool_pre_ping``: after PostgreSQL drops the app's
+The pool does no per-checkout round trip (see ``kernel.db.engines._refuse_closed_connection``),
+so this is the behaviour that replaces ``pool_pre_ping``: after PostgreSQL drops the app's
 connections (restart, idle kill, ``pg_terminate_backend``), the next request still succeeds.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from flowpilot.db import make_engine
+from flowpilot.kernel.db.engines import make_engine
 from tests.conftest import POSTGRES_URL, _pg_url
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL-only (server-side kill)")

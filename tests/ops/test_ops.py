@@ -18,7 +18,7 @@ async def test_readyz_checks_database_and_bus(client):
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(app, client):
-    from flowpilot.db import make_engine
+    from flowpilot.kernel.db.engines import make_engine
 
     real = app.state.ctx.engine
     # A database path that cannot be opened: the check must report it, not crash.

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from flowpilot.kernel.context import context_of
+from flowpilot.runtime.context import AppContext
 
 router = APIRouter(tags=["operations"])
 
@@ -17,7 +22,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    ctx = request.app.state.ctx
+    ctx = cast(AppContext, context_of(request))  # the composition root knows its own context
     checks: dict[str, str] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -38,5 +43,5 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     return Response(
-        generate_latest(request.app.state.ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        generate_latest(context_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from flowpilot.config import Settings
+from flowpilot.kernel.settings import Settings
 
 app = typer.Typer(help="FlowPilot: escalate, claim, hand off, measure.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -24,8 +24,9 @@ def _run_in_session(fn: Callable[[Any, Any], Awaitable[T]], settings: Settings) 
     Operator commands work across accounts (create one, add a user to any, report on all), so
     they bypass row-level security; they scope by account themselves, as the jobs do.
     """
-    from flowpilot import context as ctx_mod
-    from flowpilot.db import check_system_role, commit
+    from flowpilot.kernel.db.engines import check_system_role
+    from flowpilot.kernel.db.uow import commit
+    from flowpilot.runtime import context as ctx_mod
 
     async def main() -> T:
         ctx = ctx_mod.build_context(settings)
@@ -50,7 +51,7 @@ def _fail(message: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    from flowpilot.migrate import upgrade
+    from flowpilot.runtime.migrate import upgrade
 
     settings = Settings()
     upgrade(settings.system_url, app_role=settings.db_app_role)
@@ -65,8 +66,8 @@ def serve(
     """Migrate the database if needed, then serve the web pages and API."""
     import uvicorn
 
-    from flowpilot.app import create_app
-    from flowpilot.migrate import upgrade
+    from flowpilot.runtime.app import create_app
+    from flowpilot.runtime.migrate import upgrade
 
     settings = Settings()
     upgrade(settings.system_url, app_role=settings.db_app_role)
@@ -78,7 +79,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the delivery dispatcher and event relay without serving HTTP."""
-    from flowpilot import context as ctx_mod
+    from flowpilot.runtime import context as ctx_mod
 
     settings = Settings()
 
@@ -107,7 +108,7 @@ def create_account(
 ) -> None:
     """Create an account and its first admin; prints the account id."""
     from flowpilot.accounts import service
-    from flowpilot.errors import DomainError
+    from flowpilot.kernel.errors import DomainError
 
     async def run(session: Any, ctx: Any) -> str:
         account, _ = await service.create_account(
@@ -136,8 +137,8 @@ def create_user(
 ) -> None:
     """Add a user to an account."""
     from flowpilot.accounts import service
-    from flowpilot.accounts.service import AccountRef
-    from flowpilot.errors import DomainError
+    from flowpilot.kernel.errors import DomainError
+    from flowpilot.kernel.identity import AccountRef
     from flowpilot.models import Account
 
     async def run(session: Any, ctx: Any) -> str:
@@ -163,7 +164,7 @@ def create_user(
 @app.command()
 def demo() -> None:
     """Create a demo account with users of every role and a few sessions; print how to log in."""
-    from flowpilot.demo import DEMO_PASSWORD, create_demo
+    from flowpilot.runtime.demo import DEMO_PASSWORD, create_demo
 
     result = _run_in_session(create_demo, Settings())
     if result is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 
 from flowpilot.auth.deps import SeniorUser
-from flowpilot.errors import Invalid
-from flowpilot.events.stream import EventStream
+from flowpilot.kernel.errors import Invalid
+from flowpilot.live.deps import LiveDep
+from flowpilot.live.stream import EventStream
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -30,8 +31,8 @@ def _parse_last_event_id(header: str | None, query: int | None) -> int | None:
     responses={200: {"content": {"text/event-stream": {}}, "description": "event stream"}},
 )
 async def stream(
-    request: Request,
     actor: SeniorUser,
+    live: LiveDep,
     last_event_id: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID)] = None,
     last_event_id_header: Annotated[str | None, Header(alias="last-event-id")] = None,
 ) -> EventStream:
@@ -40,15 +41,13 @@ async def stream(
     Authentication (cookie or bearer) uses the request's DB session, which is committed and
     closed before this response starts; the stream never holds a database connection.
     """
-    ctx = request.app.state.ctx
-    settings = ctx.settings
     return EventStream(
-        bus=ctx.bus,
-        sessionmaker=ctx.sessionmaker,
+        bus=live.bus,
+        sessionmaker=live.sessionmaker,
         tenant=actor,
         last_event_id=_parse_last_event_id(last_event_id_header, last_event_id),
-        retry_ms=settings.sse_retry_ms,
-        max_lifetime_seconds=settings.sse_max_lifetime_seconds,
-        replay_limit=settings.sse_replay_limit,
-        gauge=ctx.metrics.sse_open_streams,
+        retry_ms=live.settings.sse_retry_ms,
+        max_lifetime_seconds=live.settings.sse_max_lifetime_seconds,
+        replay_limit=live.settings.sse_replay_limit,
+        gauge=live.open_streams,
     )

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts
-from flowpilot.accounts.service import AccountRef
 from flowpilot.ai_sessions import service as sessions
-from flowpilot.auth.service import Actor
 from flowpilot.handoffs import service as handoffs
+from flowpilot.kernel.identity import AccountRef, Actor
 from flowpilot.models import User
 
 DEMO_PASSWORD = "flowpilot-demo"

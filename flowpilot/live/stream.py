@@ -4,7 +4,7 @@ Order of work, so the seam between replay and live events has no gap and no dupl
 subscribe first (live events start queuing), then read the missed events from the durable
 event table in a short session of its own (closed before streaming), send them, then send
 queued live events, dropping any id already sent. Heartbeats and the lifetime cap come from
-the process-wide heartbeat in :class:`~flowpilot.events.bus.Fanout` (one timer per process,
+the process-wide heartbeat in :class:`~flowpilot.live.bus.Fanout` (one timer per process,
 not one per stream); a small task per stream waits for the client to disconnect.
 """
 
@@ -18,13 +18,16 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flowpilot.events import repository as repo
-from flowpilot.events.bus import STREAMED_TYPES, Bus, BusEvent, Control, Subscription
-from flowpilot.tenancy import Tenant, act_for
+from flowpilot.events import service as events_service
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.kernel.metrics import Metrics
+from flowpilot.kernel.tenancy import Tenant, act_for
+from flowpilot.live.bus import STREAMED_TYPES, Bus, Control, Subscription
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -34,6 +37,15 @@ HEADERS = [
 HEARTBEAT_FRAME = b": ping\n\n"
 DETACH_SLOT = "flowpilot.detached_stream"
 StreamRunner = Callable[[Receive, Send], Awaitable[None]]
+
+
+def open_streams_gauge(metrics: Metrics) -> Gauge:
+    return metrics.gauge("flowpilot_sse_open_streams", "Open SSE streams in this process")
+
+
+def declare_metrics(metrics: Metrics) -> None:
+    """Make this module's metrics at start-up, so ``/metrics`` shows them before any stream."""
+    open_streams_gauge(metrics)
 
 
 def frame(*, event: str, data: Any, id: int | None = None) -> bytes:
@@ -138,7 +150,7 @@ class EventStream(Response):
         after = dedupe.last_id
         async with self.sessionmaker() as session:
             await act_for(session, self.tenant)  # a session of its own: say whose log it reads
-            rows = await repo.replay(
+            rows = await events_service.replay(
                 session,
                 self.tenant,
                 after_id=after,
@@ -146,7 +158,7 @@ class EventStream(Response):
                 limit=self.replay_limit + 1,
             )
             # The account's own log is all this stream ever sees (row-level security agrees).
-            head = await repo.head_id(session, self.tenant)
+            head = await events_service.head_id(session, tenant=self.tenant)
             stale = len(rows) > self.replay_limit or after > head
             events = [(row.id, row.type, row.payload) for row in rows]
         if stale:

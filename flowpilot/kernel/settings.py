@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     # The system path (migrations, background jobs, CLI): a login that owns the tables and
     # bypasses RLS (superuser or BYPASSRLS). Unset: the same login as ``database_url``.
     system_database_url: str | None = None
+    # PostgreSQL: pooled request connections per process (plus up to 20 overflow).
+    db_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: str | None = None
     smtp_url: str | None = None
     smtp_starttls: bool = False

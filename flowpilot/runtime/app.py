@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.types import Receive, Scope, Send
 
-from flowpilot import context as ctx_mod
-from flowpilot.clock import Clock
-from flowpilot.config import Settings
-from flowpilot.db import handling_request
-from flowpilot.errors import DomainError
-from flowpilot.events import stream as event_stream
-from flowpilot.middleware import BodySizeLimit
+from flowpilot.kernel.clock import Clock
+from flowpilot.kernel.db.engines import handling_request
+from flowpilot.kernel.errors import DomainError
+from flowpilot.kernel.settings import Settings
+from flowpilot.live import stream as event_stream
+from flowpilot.runtime import context as ctx_mod
+from flowpilot.runtime.middleware import BodySizeLimit
 
 
 def _routers() -> list[Any]:
@@ -27,10 +27,10 @@ def _routers() -> list[Any]:
     from flowpilot.analytics.endpoints import router as analytics
     from flowpilot.assistant.endpoints import router as assistant
     from flowpilot.auth.endpoints import router as auth
-    from flowpilot.events.endpoints import router as events
     from flowpilot.handoffs.endpoints import router as handoffs
+    from flowpilot.live.endpoints import router as events
     from flowpilot.notifications.endpoints import router as notifications
-    from flowpilot.ops import router as ops
+    from flowpilot.runtime.ops import router as ops
     from flowpilot.web.routes import routers as web_routers
 
     # events before handoffs: "/handoffs/stream" must not be taken for a handoff id.
@@ -44,9 +44,9 @@ class FlowPilotApp(FastAPI):
             await super().__call__(scope, receive, send)
             return
         # Everything a request runs, its live stream included, is request work: the system path
-        # (flowpilot.db.SystemPath, every account, no row-level security) refuses to serve it.
+        # (kernel.db.engines.SystemPath: every account, no row-level security) refuses to serve it.
         with handling_request():
-            # A live stream runs here, after the routing stack returned (events.stream.route).
+            # A live stream runs here, after the routing stack returned (live.stream.route).
             stream = await event_stream.route(super().__call__, scope, receive, send)
             if stream is not None:
                 await stream(receive, send)
@@ -58,11 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = ctx_mod.build_context(settings, clock)
-        app.state.ctx = ctx
-        app.state.settings = ctx.settings
-        app.state.clock = ctx.clock
-        app.state.sessionmaker = ctx.sessionmaker
-        app.state.bus = ctx.bus
+        app.state.ctx = ctx  # read through flowpilot.kernel.context.context_of only
         await ctx_mod.start(ctx, run_workers=settings.run_workers)
         try:
             yield

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flowpilot.events.bus import BusEvent, Fanout, Subscription
-from flowpilot.events.ticker import Ticker
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.bus import Fanout, Subscription
+from flowpilot.live.ticker import Ticker
 
 
 class MemoryBus:

@@ -1,11 +1,7 @@
-"""Declarative base, engine and session factories, the request's DB session dependency.
+"""Engines and session factories: requests' (row-level security applies) and the system path.
 
-Rule 1 (one write path): the request's session commits or rolls back here and only here.
-Services and repositories ``flush()``; after a successful commit the callbacks queued with
-:func:`after_commit` run (e.g. publishing committed events to the bus).
-
-Two ways into the database (rule 2's second wall, see ``flowpilot.tenancy``): requests use an
-engine whose connections act as the app role (row-level security applies; on PostgreSQL);
+Two ways into the database (rule 2's second wall, see ``flowpilot.kernel.tenancy``): requests use
+an engine whose connections act as the app role (row-level security applies; on PostgreSQL);
 cross-account work (background jobs, CLI, migrations) uses the :class:`SystemPath`, whose
 engine refuses to hand out a connection while an HTTP request is being handled.
 """
@@ -13,19 +9,13 @@ engine refuses to hand out a connection while an HTTP request is being handled.
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, event, text
-from sqlalchemy.engine import Dialect, ExceptionContext
+from sqlalchemy import event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,71 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
 
-from flowpilot.tenancy import TenantSession
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both SQLite (stored naive UTC) and PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use an aware UTC datetime")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
-
-_id_lock = threading.Lock()
-_last_ms = 0
-_counter = 0
-
-
-def new_id() -> str:
-    """Opaque, time-ordered id (26 chars): ms timestamp + per-process counter + randomness.
-
-    Time ordering lets ``ORDER BY created_at, id`` break ties in creation order.
-    """
-    global _last_ms, _counter
-    with _id_lock:
-        ms = int(time.time() * 1000)
-        if ms <= _last_ms:
-            ms = _last_ms
-            _counter += 1
-        else:
-            _last_ms = ms
-            _counter = 0
-        counter = _counter
-    return f"{ms:012x}{counter:04x}{secrets.token_hex(5)}"
+from flowpilot.kernel.tenancy import TenantSession
 
 
 def make_engine(database_url: str, *, role: str | None = None, **kwargs: Any) -> AsyncEngine:
@@ -130,7 +57,7 @@ def make_engine(database_url: str, *, role: str | None = None, **kwargs: Any) ->
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_size", int(os.environ.get("FLOWPILOT_DB_POOL_SIZE", "10")))
+    kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     asyncpg = "+asyncpg" in database_url.split("://", 1)[0]
     if role:
@@ -290,44 +217,3 @@ async def check_system_role(system: SystemPath) -> None:
             "security, so background jobs would see nothing; point "
             "FLOWPILOT_SYSTEM_DATABASE_URL at the table owner with BYPASSRLS (or a superuser)"
         )
-
-
-AfterCommit = Callable[[], Awaitable[None]]
-
-
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
-    """Run ``callback`` only if and after the session's transaction commits."""
-    session.info.setdefault("after_commit", []).append(callback)
-
-
-async def run_after_commit(session: AsyncSession) -> None:
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    for callback in callbacks:
-        await callback()
-
-
-async def commit(session: AsyncSession) -> None:
-    """Commit and then run the after-commit callbacks (used by the dependency, CLI, workers)."""
-    await session.commit()
-    await run_after_commit(session)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: commit on success, roll back on any error."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            session.info.pop("after_commit", None)
-            raise
-        else:
-            if session.in_transaction():
-                await commit(session)
-            else:
-                await run_after_commit(session)
-
-
-# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

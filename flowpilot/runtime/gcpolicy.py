@@ -22,7 +22,10 @@ from __future__ import annotations
 import gc
 import logging
 import time
+import weakref
 from typing import Any
+
+from flowpilot.live.bus import Fanout
 
 log = logging.getLogger("flowpilot.events")
 
@@ -49,7 +52,7 @@ def freeze_startup_heap() -> bool:
 class SettleCollector:
     """Pays for the full collection that new streams make due, once they stop arriving.
 
-    The fan-out counts subscriptions as they are added (``added``) and calls :meth:`tick`
+    The fan-out counts subscriptions as they are added (``Fanout.added``) and calls :meth:`run`
     every ``INTERVAL`` seconds. A tick collects when no stream arrived since the previous
     tick and at least ``MIN_NEW`` and ``GROWTH`` x open streams were added since the last
     full collection (ours or CPython's own: a GC callback notices those). Steady traffic with
@@ -59,16 +62,18 @@ class SettleCollector:
     INTERVAL = 0.25
     MIN_NEW = 100
     GROWTH = 0.1
+    name = "sse-settle-collector"
+    interval = INTERVAL
 
-    def __init__(self) -> None:
-        self.added = 0
+    def __init__(self, fanout: Fanout) -> None:
+        self.fanout = fanout
         self.collections = 0  # full collections this collector ran
         self._seen = 0  # ``added`` at the previous tick
         self._paid = 0  # ``added`` at the last full collection
 
     def tick(self, open_streams: int) -> bool:
         """One check; True if it ran a full collection."""
-        added = self.added
+        added = self.fanout.added
         if added != self._seen:  # still arriving: collecting now would be paid again soon
             self._seen = added
             return False
@@ -89,7 +94,19 @@ class SettleCollector:
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "stop" and info.get("generation") == 2:
-            self._paid = self.added  # CPython collected by itself: these streams are paid for
+            self._paid = (
+                self.fanout.added
+            )  # CPython collected by itself: these streams are paid for
+
+    def run(self, fanout: Fanout) -> None:
+        """The fan-out's periodic call: one check against its streams."""
+        self.tick(fanout.count)
+
+    def on_start(self) -> None:
+        self.install()
+
+    def on_stop(self) -> None:
+        self.uninstall()
 
     def install(self) -> None:
         if self._on_gc not in gc.callbacks:
@@ -98,3 +115,15 @@ class SettleCollector:
     def uninstall(self) -> None:
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
+
+
+_attached: weakref.WeakKeyDictionary[Fanout, SettleCollector] = weakref.WeakKeyDictionary()
+
+
+def attach(fanout: Fanout) -> SettleCollector:
+    """The settle collector of this fan-out, installed on first call (the runtime's start)."""
+    collector = _attached.get(fanout)
+    if collector is None:
+        collector = _attached[fanout] = SettleCollector(fanout)
+        fanout.every(collector)
+    return collector

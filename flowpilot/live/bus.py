@@ -14,11 +14,11 @@ import asyncio
 import collections
 import contextlib
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-from flowpilot.events.gcpolicy import SettleCollector
-from flowpilot.events.ticker import LoopTicker, Ticker
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.ticker import LoopTicker, Ticker
 
 log = logging.getLogger("flowpilot.events")
 
@@ -32,21 +32,6 @@ STREAMED_TYPES = frozenset(
         "handoff.cancelled",
     }
 )
-
-
-@dataclass(frozen=True)
-class BusEvent:
-    """What travels on the bus: the committed event row, serialised.
-
-    ``relayed`` marks an event published late by the relay (its normal publish was lost), so
-    a consumer that already delivered a later id knows it missed it and must resync.
-    """
-
-    id: int
-    account_id: str
-    type: str
-    data: dict[str, Any] = field(default_factory=dict)
-    relayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,9 +136,24 @@ class Subscription:
         return await self.get()
 
 
+class Periodic(Protocol):
+    """Work a fan-out runs on its ticker (e.g. the GC policy's settle check)."""
+
+    name: str
+    interval: float
+
+    def on_start(self) -> None: ...
+
+    def on_stop(self) -> None: ...
+
+    def run(self, fanout: Fanout) -> None: ...
+
+
 class Fanout:
-    """This process's subscribers by account, the heartbeat that pokes them all, and the
-    collector that pays the GC cost of new subscribers once they stop arriving (``gcpolicy``).
+    """This process's subscribers by account and the heartbeat that pokes them all.
+
+    Process policy that watches the streams (``flowpilot.runtime.gcpolicy``) hooks in with
+    :meth:`every`, on the fan-out's ticker, so tests move it with the heartbeat.
 
     The heartbeat is spread over its interval: ``SLICES`` ticks per interval, each pinging the
     subscribers of one slice, so every stream still gets one ping per interval but the process
@@ -169,7 +169,8 @@ class Fanout:
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
         self.ticker: Ticker = ticker or LoopTicker()
-        self.collector = SettleCollector()
+        self.added = 0  # subscriptions ever added (process policy reads it)
+        self._periodic: list[Periodic] = []
         self._by_account: dict[str, set[Subscription]] = {}
         self._slices: list[set[Subscription]] = [set() for _ in range(self.SLICES)]
         self._tick = 0  # heartbeat ticks since the loop started
@@ -187,7 +188,7 @@ class Fanout:
         self._by_account.setdefault(account_id, set()).add(sub)
         sub.beat_slice = self._emptiest_slice()
         self._slices[sub.beat_slice].add(sub)
-        self.collector.added += 1
+        self.added += 1
         return sub
 
     def _emptiest_slice(self) -> int:
@@ -245,22 +246,32 @@ class Fanout:
                 self._tick += 1
                 self.beat(self._tick)
 
-    async def _collect_loop(self) -> None:
-        while True:
-            await self.ticker.sleep(self.collector.INTERVAL)
-            self.collector.tick(self.count)
+    def every(self, periodic: Periodic) -> None:
+        """Run ``periodic`` every ``periodic.interval`` while the fan-out runs."""
+        self._periodic.append(periodic)
+        if self._tasks:
+            periodic.on_start()
+            self._tasks.append(self._spawn(periodic))
+
+    def _spawn(self, periodic: Periodic) -> asyncio.Task[None]:
+        async def loop() -> None:
+            while True:
+                await self.ticker.sleep(periodic.interval)
+                periodic.run(self)
+
+        return asyncio.create_task(loop(), name=periodic.name)
 
     def start(self) -> None:
         if not self._tasks:
-            self.collector.install()
-            self._tasks = [
-                asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat"),
-                asyncio.create_task(self._collect_loop(), name="sse-settle-collector"),
-            ]
+            self._tasks = [asyncio.create_task(self._heartbeat_loop(), name="sse-heartbeat")]
+            for periodic in self._periodic:
+                periodic.on_start()
+                self._tasks.append(self._spawn(periodic))
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        self.collector.uninstall()
+        for periodic in self._periodic:
+            periodic.on_stop()
         for task in tasks:
             task.cancel()
         for task in tasks:

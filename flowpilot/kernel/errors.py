@@ -1,4 +1,4 @@
-"""Domain errors that map to HTTP answers in one place (see ``app.py``)."""
+"""Domain errors that map to HTTP answers in one place (see ``flowpilot.runtime.app``)."""
 
 from __future__ import annotations
 

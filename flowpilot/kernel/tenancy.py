@@ -6,7 +6,7 @@ First wall, every dialect: every query for tenant data is built with these helpe
 Second wall, PostgreSQL: row-level security. Every tenant table has a policy
 ``account_id = current_setting('app.account_id', true)`` (USING and WITH CHECK), forced even
 for the table owner, and requests run as a role that neither owns the tables nor bypasses RLS
-(``flowpilot.db.make_engine(role=...)``). A transaction sees and writes only the rows of the
+(``kernel.db.engines.make_engine(role=...)``). A transaction sees and writes only the rows of the
 account it acts for, and nothing at all before it says which (fail-closed). A session says so
 with :func:`act_for`, or a statement folds :func:`set_account` into itself and records it with
 :func:`acted_for` (the request's auth lookup does: no round trip of its own). The setting is
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from flowpilot.errors import NotFound
+from flowpilot.kernel.errors import NotFound
 
 ACCOUNT_SETTING = "app.account_id"
 """The PostgreSQL setting the row-level security policies compare ``account_id`` with."""

@@ -27,8 +27,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from flowpilot.events.bus import BusEvent, Fanout, Subscription
-from flowpilot.events.ticker import Ticker
+from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.bus import Fanout, Subscription
+from flowpilot.live.ticker import Ticker
 
 log = logging.getLogger("flowpilot.events")
 

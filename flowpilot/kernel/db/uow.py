@@ -1,0 +1,79 @@
+"""The unit of work: the only places that commit (rule 1).
+
+The request's session commits or rolls back in :func:`get_session` (the ``SessionDep``
+dependency); work outside a request (jobs, CLI) uses :func:`unit_of_work`. Services and
+repositories ``flush()``; after a successful commit the callbacks queued with
+:func:`after_commit` run (e.g. publishing committed events to the bus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flowpilot.kernel.context import context_of
+from flowpilot.kernel.tenancy import Tenant, act_for
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` only if and after the session's transaction commits."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        await callback()
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit and then run the after-commit callbacks (used by the dependency, CLI, workers)."""
+    await session.commit()
+    await run_after_commit(session)
+
+
+@asynccontextmanager
+async def _transaction(
+    maker: async_sessionmaker[AsyncSession], tenant: Tenant | None
+) -> AsyncIterator[AsyncSession]:
+    async with maker() as session:
+        if tenant is not None:
+            await act_for(session, tenant)
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            session.info.pop("after_commit", None)
+            raise
+        else:
+            if session.in_transaction():
+                await commit(session)
+            else:
+                await run_after_commit(session)
+
+
+def unit_of_work(
+    maker: async_sessionmaker[AsyncSession], *, tenant: Tenant | None = None
+) -> AbstractAsyncContextManager[AsyncSession]:
+    """One transaction outside a request (jobs, CLI): commit on success, roll back on error.
+
+    ``tenant``: act for that account (row-level security on PostgreSQL) from the start; the
+    system path's sessions see every account without it.
+    """
+    return _transaction(maker, tenant)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commit on success, roll back on any error."""
+    async with _transaction(context_of(request).sessionmaker, None) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

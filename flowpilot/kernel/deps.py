@@ -1,0 +1,45 @@
+"""Typed request dependencies for the process's parts (beside ``SessionDep``).
+
+Async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from flowpilot.kernel.bus import Publisher
+from flowpilot.kernel.clock import Clock
+from flowpilot.kernel.context import context_of
+from flowpilot.kernel.metrics import Metrics
+from flowpilot.kernel.settings import Settings
+
+
+async def get_settings(request: Request) -> Settings:
+    return context_of(request).settings
+
+
+async def get_clock(request: Request) -> Clock:
+    return context_of(request).clock
+
+
+async def get_now(request: Request) -> datetime:
+    """The request's "now", read once from the process clock."""
+    return context_of(request).clock.now()
+
+
+async def get_publisher(request: Request) -> Publisher:
+    return context_of(request).bus
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return context_of(request).metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+NowDep = Annotated[datetime, Depends(get_now)]
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
