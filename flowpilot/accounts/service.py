@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import repository as repo
 from flowpilot.auth import service as auth_service
-from flowpilot.auth.passwords import hash_password
 from flowpilot.kernel.errors import Conflict, Invalid
 from flowpilot.kernel.identity import ROLES, AccountRef, Actor
 from flowpilot.kernel.schemas import check_email
@@ -75,7 +74,7 @@ async def create_user(
             name=name,
             role=role,
             active=True,
-            password_hash=hash_password(password),
+            password_hash=auth_service.hash_password(password),
             created_at=now,
             notify_email=True,
             notify_min_urgency="low",

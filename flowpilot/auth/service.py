@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.auth import repository as repo
 from flowpilot.auth.passwords import dummy_hash, verify_password
+from flowpilot.auth.passwords import (
+    hash_password as hash_password,  # other domains set passwords here
+)
 from flowpilot.kernel import tenancy
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.settings import Settings

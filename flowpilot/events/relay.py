@@ -15,6 +15,7 @@ from datetime import timedelta
 from flowpilot.events import repository as repo
 from flowpilot.events.service import publish_and_mark, to_bus_event
 from flowpilot.kernel.context import Context
+from flowpilot.kernel.db.uow import unit_of_work
 
 BATCH = 500
 
@@ -25,7 +26,7 @@ async def relay_once(ctx: Context) -> int:
     before = now - timedelta(seconds=ctx.settings.relay_grace_seconds)
     total = 0
     while True:
-        async with ctx.system.sessionmaker() as session:  # every account's events
+        async with unit_of_work(ctx.system.sessionmaker) as session:  # every account's events
             rows = await repo.unpublished(session, before=before, limit=BATCH)
         if not rows:
             return total

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.ai_sessions import service as ai_sessions_service
 from flowpilot.assistant import service as assistant_service
-from flowpilot.assistant.provider import Provider
 from flowpilot.events import service as events_service
 from flowpilot.handoffs import context as context_mod
 from flowpilot.handoffs import repository as repo
@@ -349,7 +348,7 @@ async def detail(
     *,
     actor: Actor,
     handoff_id: str,
-    provider: Provider | None = None,
+    provider: assistant_service.Provider | None = None,
     now: datetime | None = None,
 ) -> HandoffDetailData:
     """The handoff with its four-section context and its audit timeline.

@@ -25,8 +25,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowpilot.events import service as events_service
 from flowpilot.kernel.bus import BusEvent
+from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.metrics import Metrics
-from flowpilot.kernel.tenancy import Tenant, act_for
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.live.bus import STREAMED_TYPES, Bus, Control, Subscription
 
 HEADERS = [
@@ -148,8 +149,8 @@ class EventStream(Response):
     async def _replay(self, send: Send, dedupe: Deduper) -> None:
         """Send what the client missed; or ``resync`` when that is beyond the replay window."""
         after = dedupe.last_id
-        async with self.sessionmaker() as session:
-            await act_for(session, self.tenant)  # a session of its own: say whose log it reads
+        # A short transaction of its own, acting for the stream's account (whose log it reads).
+        async with unit_of_work(self.sessionmaker, tenant=self.tenant) as session:
             rows = await events_service.replay(
                 session,
                 self.tenant,

@@ -7,13 +7,13 @@ and that event's own delivery records are planned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flowpilot.events import service as events_service
 from flowpilot.kernel.context import Context
-from flowpilot.kernel.db.uow import commit
+from flowpilot.kernel.db.uow import unit_of_work
+from flowpilot.kernel.identity import AccountRef
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import service
 
@@ -24,17 +24,11 @@ STEPS = (
 )
 
 
-@dataclass(frozen=True)
-class _AccountRef:
-    account_id: str
-
-
 async def run_chain_once(ctx: Context) -> int:
     """One round of the chain: returns how many steps (re-notify, admin alert) were taken."""
     now = ctx.clock.now()
-    async with ctx.system.sessionmaker() as session:  # every account's open handoffs
+    async with unit_of_work(ctx.system.sessionmaker) as session:  # every account's open handoffs
         candidates = await repo.chain_candidates(session, now=now)
-        await session.rollback()
     done = 0
     for candidate in candidates:
         for event_type, column, setting in STEPS:
@@ -54,10 +48,9 @@ async def _take_step(
     ctx: Context, handoff_id: str, *, event_type: str, column: str, minutes: int
 ) -> bool:
     now = ctx.clock.now()
-    async with ctx.system.sessionmaker() as session:
+    async with unit_of_work(ctx.system.sessionmaker) as session:
         if not await repo.mark_chain_step(session, handoff_id=handoff_id, column=column, now=now):
-            await session.rollback()
-            return False
+            return False  # another worker took this step, or the handoff left open
         handoff = await repo.get_handoff_any(session, handoff_id)
         created = await repo.creation_event(session, handoff)
         payload: dict[str, Any] = dict(created.payload) if created else {}
@@ -71,7 +64,7 @@ async def _take_step(
         )
         event = await events_service.append(
             session,
-            tenant=_AccountRef(handoff.account_id),
+            tenant=AccountRef(handoff.account_id),
             type=event_type,
             payload=payload,
             now=now,
@@ -81,5 +74,4 @@ async def _take_step(
             actor_id=None,
         )
         await service.plan_deliveries(session, handoff=handoff, event=event, now=now)
-        await commit(session)
     return True

@@ -18,7 +18,7 @@ import httpx
 from prometheus_client import Counter
 
 from flowpilot.kernel.context import Context
-from flowpilot.kernel.db.uow import commit
+from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.settings import Settings
 from flowpilot.notifications import email as email_channel
 from flowpilot.notifications import repository as repo
@@ -35,7 +35,7 @@ __all__ = ["dispatcher_job", "escalation_chain_job", "run_chain_once", "run_once
 async def take_due(ctx: Context, *, limit: int | None = None) -> list[repo.Job]:
     """Lease due deliveries and read what sending needs, in one short committed transaction."""
     now = ctx.clock.now()
-    async with ctx.system.sessionmaker() as session:  # every account's due deliveries
+    async with unit_of_work(ctx.system.sessionmaker) as session:  # every account's due deliveries
         ids = await repo.take_due(
             session,
             now=now,
@@ -43,9 +43,7 @@ async def take_due(ctx: Context, *, limit: int | None = None) -> list[repo.Job]:
             lease_seconds=ctx.settings.delivery_sending_timeout_seconds,
             skip_locked=ctx.system.engine.dialect.name == "postgresql",
         )
-        jobs = await repo.load_jobs(session, ids)
-        await commit(session)
-    return jobs
+        return await repo.load_jobs(session, ids)
 
 
 async def run_once(ctx: Context, *, limit: int | None = None) -> int:
@@ -186,7 +184,7 @@ async def _finish(
     error: str | None,
     next_attempt_at: datetime | None = None,
 ) -> None:
-    async with ctx.system.sessionmaker() as session:
+    async with unit_of_work(ctx.system.sessionmaker) as session:
         recorded = await repo.finish(
             session,
             delivery_id=job.delivery_id,
@@ -196,7 +194,6 @@ async def _finish(
             last_error=error,
             next_attempt_at=next_attempt_at,
         )
-        await commit(session)
     if not recorded:
         log.warning("delivery %s: lease lost before recording %s", job.delivery_id, status)
         return

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
 from flowpilot.kernel.errors import Forbidden, Invalid
-from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.identity import AccountRef, Actor
 from flowpilot.kernel.settings import Settings
 from flowpilot.models import Account, Delivery, Event, Handoff, User
 from flowpilot.models.handoffs import URGENCY_RANK
@@ -36,11 +36,6 @@ KIND_BY_EVENT = {
 }
 
 
-@dataclass(frozen=True)
-class _AccountRef:
-    account_id: str
-
-
 def wants_email(user: User, urgency: str) -> bool:
     """A user's preferences: email on, and the escalation at least as urgent as their minimum."""
     if not user.notify_email:
@@ -58,7 +53,7 @@ async def plan_deliveries(
     """
     if event.type not in NOTIFYING_EVENTS:
         return
-    tenant = _AccountRef(handoff.account_id)
+    tenant = AccountRef(handoff.account_id)
     if event.type in ADMIN_EVENTS:
         people = await accounts_service.admins(session, tenant=tenant)
     else:

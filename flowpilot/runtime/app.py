@@ -12,26 +12,27 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.types import Receive, Scope, Send
 
+from flowpilot.accounts.endpoints import router as accounts
+from flowpilot.ai_sessions.endpoints import router as ai_sessions
+from flowpilot.analytics.endpoints import router as analytics
+from flowpilot.assistant.endpoints import router as assistant
+from flowpilot.auth.endpoints import router as auth
+from flowpilot.handoffs.endpoints import router as handoffs
 from flowpilot.kernel.clock import Clock
 from flowpilot.kernel.db.engines import handling_request
 from flowpilot.kernel.errors import DomainError
 from flowpilot.kernel.settings import Settings
 from flowpilot.live import stream as event_stream
+from flowpilot.live.endpoints import router as events
+from flowpilot.notifications.endpoints import router as notifications
 from flowpilot.runtime import context as ctx_mod
 from flowpilot.runtime.middleware import BodySizeLimit
+from flowpilot.runtime.ops import router as ops
+from flowpilot.web.routes import mount_static, render_error
+from flowpilot.web.routes import routers as web_routers
 
 
 def _routers() -> list[Any]:
-    from flowpilot.accounts.endpoints import router as accounts
-    from flowpilot.ai_sessions.endpoints import router as ai_sessions
-    from flowpilot.analytics.endpoints import router as analytics
-    from flowpilot.assistant.endpoints import router as assistant
-    from flowpilot.auth.endpoints import router as auth
-    from flowpilot.handoffs.endpoints import router as handoffs
-    from flowpilot.live.endpoints import router as events
-    from flowpilot.notifications.endpoints import router as notifications
-    from flowpilot.runtime.ops import router as ops
-    from flowpilot.web.routes import routers as web_routers
 
     # events before handoffs: "/handoffs/stream" must not be taken for a handoff id.
     api = [auth, accounts, ai_sessions, events, handoffs, notifications, analytics, assistant, ops]
@@ -77,8 +78,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
         if _wants_html(request):
-            from flowpilot.web.routes import render_error
-
             return render_error(request, exc.status_code, exc.detail)
         return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code)
 
@@ -104,7 +103,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     for router in _routers():
         app.include_router(router)
-    from flowpilot.web.routes import mount_static
 
     mount_static(app)
     return app

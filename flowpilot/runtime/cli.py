@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress
 
+from flowpilot.accounts import service as accounts_service
+from flowpilot.analytics import report
+from flowpilot.analytics.service import MAX_DAYS, MIN_DAYS
+from flowpilot.kernel.db.engines import check_system_role
+from flowpilot.kernel.db.uow import unit_of_work
+from flowpilot.kernel.errors import DomainError
+from flowpilot.kernel.identity import AccountRef
 from flowpilot.kernel.settings import Settings
+from flowpilot.models import Account
+from flowpilot.runtime import context as ctx_mod
+from flowpilot.runtime.app import create_app
+from flowpilot.runtime.demo import DEMO_PASSWORD, create_demo
+from flowpilot.runtime.migrate import upgrade
 
 app = typer.Typer(help="FlowPilot: escalate, claim, hand off, measure.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -24,18 +40,13 @@ def _run_in_session(fn: Callable[[Any, Any], Awaitable[T]], settings: Settings) 
     Operator commands work across accounts (create one, add a user to any, report on all), so
     they bypass row-level security; they scope by account themselves, as the jobs do.
     """
-    from flowpilot.kernel.db.engines import check_system_role
-    from flowpilot.kernel.db.uow import commit
-    from flowpilot.runtime import context as ctx_mod
 
     async def main() -> T:
         ctx = ctx_mod.build_context(settings)
         try:
             await check_system_role(ctx.system)  # else a report would silently be empty
-            async with ctx.system.sessionmaker() as session:
-                result = await fn(session, ctx)
-                await commit(session)
-                return result
+            async with unit_of_work(ctx.system.sessionmaker) as session:
+                return await fn(session, ctx)
         finally:
             await ctx.engine.dispose()
             await ctx.system.engine.dispose()
@@ -51,8 +62,6 @@ def _fail(message: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    from flowpilot.runtime.migrate import upgrade
-
     settings = Settings()
     upgrade(settings.system_url, app_role=settings.db_app_role)
     typer.echo("database is up to date")
@@ -64,11 +73,6 @@ def serve(
     port: int = typer.Option(8000, help="port to listen on"),
 ) -> None:
     """Migrate the database if needed, then serve the web pages and API."""
-    import uvicorn
-
-    from flowpilot.runtime.app import create_app
-    from flowpilot.runtime.migrate import upgrade
-
     settings = Settings()
     upgrade(settings.system_url, app_role=settings.db_app_role)
     uvicorn.run(
@@ -79,8 +83,6 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the delivery dispatcher and event relay without serving HTTP."""
-    from flowpilot.runtime import context as ctx_mod
-
     settings = Settings()
 
     async def main() -> None:
@@ -107,11 +109,9 @@ def create_account(
     admin_name: str | None = typer.Option(None, help="first admin's display name"),
 ) -> None:
     """Create an account and its first admin; prints the account id."""
-    from flowpilot.accounts import service
-    from flowpilot.kernel.errors import DomainError
 
     async def run(session: Any, ctx: Any) -> str:
-        account, _ = await service.create_account(
+        account, _ = await accounts_service.create_account(
             session,
             name=name,
             admin_email=admin_email,
@@ -136,15 +136,11 @@ def create_user(
     name: str | None = typer.Option(None),
 ) -> None:
     """Add a user to an account."""
-    from flowpilot.accounts import service
-    from flowpilot.kernel.errors import DomainError
-    from flowpilot.kernel.identity import AccountRef
-    from flowpilot.models import Account
 
     async def run(session: Any, ctx: Any) -> str:
         if await session.get(Account, account) is None:
             raise typer.BadParameter(f"no account with id {account}", param_hint="--account")
-        user = await service.create_user(
+        user = await accounts_service.create_user(
             session,
             tenant=AccountRef(account),
             email=email,
@@ -164,8 +160,6 @@ def create_user(
 @app.command()
 def demo() -> None:
     """Create a demo account with users of every role and a few sessions; print how to log in."""
-    from flowpilot.runtime.demo import DEMO_PASSWORD, create_demo
-
     result = _run_in_session(create_demo, Settings())
     if result is None:
         typer.echo("The demo account already exists.")
@@ -187,14 +181,6 @@ def pilot_report(
     days: int = typer.Option(30, "--days", help="window in days (1-365)"),
 ) -> None:
     """Every account's escalation metrics and hours saved per week against the 1 h/week bar."""
-    import sys
-
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from flowpilot.analytics import report
-    from flowpilot.analytics.service import MAX_DAYS, MIN_DAYS
-
     if format not in report.FORMATS:
         raise typer.BadParameter(
             f"must be one of {', '.join(report.FORMATS)}", param_hint="--format"

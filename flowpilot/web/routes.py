@@ -12,6 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser, OptionalUser
 from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.web import (
+    admin_pages,
+    escalations_pages,
+    metrics_pages,
+    sessions_pages,
+    settings_pages,
+)
 from flowpilot.web.render import STATIC_DIR, page_router, render, render_error
 
 __all__ = ["mount_static", "render_error", "router", "routers"]
@@ -21,14 +28,6 @@ router = page_router()
 
 def routers() -> list[APIRouter]:
     """This module's router plus every domain's page module."""
-    from flowpilot.web import (
-        admin_pages,
-        escalations_pages,
-        metrics_pages,
-        sessions_pages,
-        settings_pages,
-    )
-
     return [
         router,
         sessions_pages.router,
