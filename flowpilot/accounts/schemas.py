@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import StrictBool
 
 from flowpilot.auth.schemas import UserOut
+from flowpilot.kernel.identity import Role
 from flowpilot.kernel.schemas import Email, Output, Password, ShortText, StrictInput
-
-Role = Literal["technician", "engineer", "admin"]
-Urgency = Literal["low", "normal", "high", "critical"]
+from flowpilot.models.handoffs import Urgency
 
 
 class UserCreate(StrictInput):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.accounts import repository as repo
 from flowpilot.auth import service as auth_service
 from flowpilot.kernel.errors import Conflict, Invalid
-from flowpilot.kernel.identity import ROLES, AccountRef, Actor
+from flowpilot.kernel.identity import ROLES, SENIOR_ROLES, AccountRef, Actor, Role
 from flowpilot.kernel.schemas import check_email
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import Account, User
@@ -35,7 +35,7 @@ async def create_account(
         tenant=AccountRef(account.id),
         email=admin_email,
         name=admin_name or admin_email.split("@")[0],
-        role="admin",
+        role=Role.ADMIN,
         password=admin_password,
         now=now,
     )
@@ -103,7 +103,7 @@ async def update_user(
     user = await repo.get_user(session, actor, user_id)
     # Only an admin can demote or deactivate an admin, and never themselves: so every account
     # keeps at least one active admin (nobody is locked out of user management).
-    if user.id == actor.id and (active is False or (role is not None and role != "admin")):
+    if user.id == actor.id and (active is False or (role is not None and role != Role.ADMIN)):
         raise Conflict("admins cannot deactivate or demote themselves")
     if role is not None:
         user.role = role
@@ -140,11 +140,11 @@ async def get_account(session: AsyncSession, *, actor: Tenant) -> Account:
 
 async def seniors(session: AsyncSession, *, tenant: Tenant) -> Sequence[User]:
     """Active engineers and admins of the tenant's account."""
-    return await repo.active_users_with_roles(session, tenant, ("engineer", "admin"))
+    return await repo.active_users_with_roles(session, tenant, SENIOR_ROLES)
 
 
 async def admins(session: AsyncSession, *, tenant: Tenant) -> Sequence[User]:
-    return await repo.active_users_with_roles(session, tenant, ("admin",))
+    return await repo.active_users_with_roles(session, tenant, (Role.ADMIN,))
 
 
 async def all_accounts(session: AsyncSession) -> Sequence[Account]:

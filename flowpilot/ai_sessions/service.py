@@ -13,7 +13,7 @@ from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Step
-from flowpilot.models.ai_sessions import ALL_STEP_KINDS
+from flowpilot.models.ai_sessions import ALL_STEP_KINDS, SessionStatus, StepKind
 
 
 def can_read(actor: Actor, ai_session: AiSession) -> bool:
@@ -42,7 +42,7 @@ async def open_session(
         customer=customer or None,
         asset=asset or None,
         environment=environment,
-        status="open",
+        status=SessionStatus.OPEN,
         created_at=now,
         updated_at=now,
     )
@@ -114,7 +114,7 @@ async def add_step(
         if can_read(actor, ai_session):
             raise Forbidden("only the session's current assignee or an admin may add steps")
         raise Forbidden("you are not the owner or assignee of this session")
-    if ai_session.status != "open":
+    if ai_session.status != SessionStatus.OPEN:
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
     return await _append_step(
         session, ai_session, tenant=actor, actor_id=actor.id, kind=kind, content=content, now=now
@@ -131,7 +131,7 @@ async def add_assistant_step(
         ai_session,
         tenant=tenant,
         actor_id=None,
-        kind="assistant",
+        kind=StepKind.ASSISTANT,
         content=content,
         now=now,
     )
@@ -185,7 +185,7 @@ async def resolve_session(
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
     if not actor.is_admin and actor.id not in (ai_session.owner_id, ai_session.assignee_id):
         raise Forbidden("only the session's owner, current assignee or an admin may resolve it")
-    if ai_session.status == "resolved":
+    if ai_session.status == SessionStatus.RESOLVED:
         raise Conflict("session is already resolved", status=ai_session.status)
     # A live escalation is resolved through the escalation (which resolves the session too),
     # so the queue never shows work on a closed session.
@@ -204,7 +204,7 @@ async def resolve(
     session: AsyncSession, *, ai_session: AiSession, resolution: str, actor_id: str, now: datetime
 ) -> None:
     """Record the resolution (no permission check: callers decide who may)."""
-    ai_session.status = "resolved"
+    ai_session.status = SessionStatus.RESOLVED
     ai_session.resolution = resolution
     ai_session.resolved_by_id = actor_id
     ai_session.resolved_at = now

@@ -11,7 +11,7 @@ from flowpilot.auth import service
 from flowpilot.kernel.db.uow import SessionDep
 from flowpilot.kernel.deps import NowDep
 from flowpilot.kernel.errors import Forbidden, Unauthorized
-from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.identity import SENIOR_ROLES, Actor, Role
 
 COOKIE_NAME = "flowpilot_session"
 CSRF_HEADER = "x-csrf-token"
@@ -82,5 +82,5 @@ def require_role(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     return dependency
 
 
-SeniorUser = Annotated[Actor, Depends(require_role("engineer", "admin"))]
-AdminUser = Annotated[Actor, Depends(require_role("admin"))]
+SeniorUser = Annotated[Actor, Depends(require_role(*SENIOR_ROLES))]
+AdminUser = Annotated[Actor, Depends(require_role(Role.ADMIN))]

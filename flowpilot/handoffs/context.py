@@ -14,6 +14,7 @@ from flowpilot.handoffs.schemas import (
     TriedStep,
 )
 from flowpilot.models import AiSession, Step
+from flowpilot.models.ai_sessions import StepKind
 
 _UNSURE = re.compile(r"\b(unknown|unclear)\b", re.IGNORECASE)
 
@@ -34,7 +35,7 @@ def tried_steps(steps: Sequence[tuple[Step, str | None]]) -> list[TriedStep]:
 
 def is_open_question(step: TriedStep) -> bool:
     """A note that asks something or admits something is not known yet."""
-    if step.kind != "note":
+    if step.kind != StepKind.NOTE:
         return False
     text = step.content.strip()
     return text.endswith("?") or bool(_UNSURE.search(text))
@@ -42,7 +43,7 @@ def is_open_question(step: TriedStep) -> bool:
 
 def next_steps(tried: Sequence[TriedStep]) -> NextSteps:
     """Open questions and the last result; the assistant adds ``suggestions`` later."""
-    results = [s for s in tried if s.kind == "result"]
+    results = [s for s in tried if s.kind == StepKind.RESULT]
     return NextSteps(
         open_questions=[s for s in tried if is_open_question(s)],
         last_result=results[-1] if results else None,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped
 from flowpilot.models import AiSession, Handoff, User
-from flowpilot.models.handoffs import LIVE_STATUSES
+from flowpilot.models.handoffs import LIVE_STATUSES, HandoffStatus
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,10 @@ def _claim_update(h: Table) -> Any:
         .where(
             h.c.id == bindparam("p_handoff_id"),
             h.c.account_id == bindparam("p_account_id"),
-            h.c.status == "open",
+            h.c.status == HandoffStatus.OPEN,
         )
         .values(
-            status="claimed",
+            status=HandoffStatus.CLAIMED,
             claimed_by_id=bindparam("p_claimer_id"),
             claimed_at=bindparam("p_now"),
             updated_at=bindparam("p_now"),
@@ -249,7 +249,7 @@ async def claim(
         m = r._mapping
         if m["won"]:
             return ClaimOutcome(row=_claimed_row(session, m, handoff_id), session_assigned=True)
-        if m["status"] != "open":
+        if m["status"] != HandoffStatus.OPEN:
             return ClaimOutcome(holder=(m["status"], m["claimed_by_id"], m["claimed_by_name"]))
         return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
     r = (await session.execute(_claim_stmt(), params)).first()

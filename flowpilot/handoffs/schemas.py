@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, StringConstraints
 
 from flowpilot.kernel.schemas import LongText, StrictInput
+from flowpilot.models.handoffs import Urgency
 
-Urgency = Literal["low", "normal", "high", "critical"]
 QueueStatus = Literal["open", "claimed", "resolved", "cancelled", "live", "all"]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class EscalateIn(StrictInput):
     reason: Reason
-    urgency: Urgency = "normal"
+    urgency: Urgency = Urgency.NORMAL
 
 
 class ResolveIn(StrictInput):

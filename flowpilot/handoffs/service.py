@@ -27,7 +27,9 @@ from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession, Event, Handoff
-from flowpilot.models.handoffs import LIVE_STATUSES
+from flowpilot.models.ai_sessions import SessionStatus
+from flowpilot.models.events import EventType
+from flowpilot.models.handoffs import LIVE_STATUSES, HandoffStatus
 from flowpilot.notifications import service as notifications_service
 
 QUEUE_FILTERS: dict[str, tuple[str, ...] | None] = {
@@ -140,7 +142,7 @@ async def escalate(
     )
     if ai_session.owner_id != actor.id:
         raise Forbidden("only the session's owner may escalate it")
-    if ai_session.status != "open":
+    if ai_session.status != SessionStatus.OPEN:
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
     existing = await repo.live_for_session(session, actor, session_id)
     if existing is not None:
@@ -148,7 +150,7 @@ async def escalate(
     handoff = Handoff(
         account_id=actor.account_id,
         session_id=session_id,
-        status="open",
+        status=HandoffStatus.OPEN,
         reason=reason,
         urgency=urgency,
         escalated_by_id=actor.id,
@@ -165,7 +167,9 @@ async def escalate(
     row = HandoffRow(
         handoff, ai_session.title, ai_session.customer, ai_session.asset, actor.name, None
     )
-    event = await _record(session, actor=actor, row=row, type="handoff.created", now=now, bus=bus)
+    event = await _record(
+        session, actor=actor, row=row, type=EventType.HANDOFF_CREATED, now=now, bus=bus
+    )
     await notifications_service.plan_deliveries(session, handoff=handoff, event=event, now=now)
     return row
 
@@ -186,7 +190,7 @@ async def claim(
         if outcome.holder is None:
             raise NotFound("handoff not found")
         status, claimed_by_id, claimed_by_name = outcome.holder
-        if status == "claimed":
+        if status == HandoffStatus.CLAIMED:
             detail = f"already claimed by {claimed_by_name or claimed_by_id}"
         else:
             detail = f"handoff is {status}; only an open handoff can be claimed"
@@ -198,7 +202,7 @@ async def claim(
         await ai_sessions_service.assign_by_id(
             session, tenant=actor, session_id=row.handoff.session_id, assignee_id=actor.id, now=now
         )
-    await _record(session, actor=actor, row=row, type="handoff.claimed", now=now, bus=bus)
+    await _record(session, actor=actor, row=row, type=EventType.HANDOFF_CLAIMED, now=now, bus=bus)
     return row
 
 
@@ -208,7 +212,7 @@ async def _locked_claimed(
     """The handoff row-locked, if it is claimed and the caller is its claimer or an admin."""
     _require_senior(actor, what)
     handoff = await repo.get(session, actor, handoff_id, for_update=True)
-    if handoff.status != "claimed":
+    if handoff.status != HandoffStatus.CLAIMED:
         raise Conflict(
             f"handoff is {handoff.status}; only a claimed handoff can be {what}d",
             status=handoff.status,
@@ -224,7 +228,7 @@ async def release(
 ) -> HandoffRow:
     """Put a claimed handoff back in the queue; the session returns to its owner."""
     handoff = await _locked_claimed(session, actor, handoff_id, "release")
-    handoff.status = "open"
+    handoff.status = HandoffStatus.OPEN
     handoff.claimed_by_id = None
     handoff.claimed_at = None
     # The first action belonged to this claim; a re-claim measures from its own claim.
@@ -236,7 +240,7 @@ async def release(
     await ai_sessions_service.assign(
         session, ai_session=ai_session, assignee_id=ai_session.owner_id, now=now
     )
-    await _record(session, actor=actor, row=row, type="handoff.released", now=now, bus=bus)
+    await _record(session, actor=actor, row=row, type=EventType.HANDOFF_RELEASED, now=now, bus=bus)
     return row
 
 
@@ -251,7 +255,7 @@ async def resolve(
 ) -> HandoffRow:
     """Resolve a claimed handoff and its AI session with the given resolution."""
     handoff = await _locked_claimed(session, actor, handoff_id, "resolve")
-    handoff.status = "resolved"
+    handoff.status = HandoffStatus.RESOLVED
     handoff.resolution = resolution
     handoff.resolved_by_id = actor.id
     handoff.resolved_at = now
@@ -259,11 +263,11 @@ async def resolve(
     await session.flush()
     row = await _load_row(session, actor, handoff_id)
     ai_session = _ai_session(row)
-    if ai_session.status == "open":
+    if ai_session.status == SessionStatus.OPEN:
         await ai_sessions_service.resolve(
             session, ai_session=ai_session, resolution=resolution, actor_id=actor.id, now=now
         )
-    await _record(session, actor=actor, row=row, type="handoff.resolved", now=now, bus=bus)
+    await _record(session, actor=actor, row=row, type=EventType.HANDOFF_RESOLVED, now=now, bus=bus)
     return row
 
 
@@ -274,18 +278,18 @@ async def cancel(
     handoff = await repo.get(session, actor, handoff_id, for_update=True)
     if handoff.escalated_by_id != actor.id:
         raise Forbidden("only the person who escalated may cancel this escalation")
-    if handoff.status != "open":
+    if handoff.status != HandoffStatus.OPEN:
         raise Conflict(
             f"handoff is {handoff.status}; only an open handoff can be cancelled",
             status=handoff.status,
             claimed_by_id=handoff.claimed_by_id,
         )
-    handoff.status = "cancelled"
+    handoff.status = HandoffStatus.CANCELLED
     handoff.cancelled_at = now
     handoff.updated_at = now
     await session.flush()
     row = await _load_row(session, actor, handoff_id)
-    await _record(session, actor=actor, row=row, type="handoff.cancelled", now=now, bus=bus)
+    await _record(session, actor=actor, row=row, type=EventType.HANDOFF_CANCELLED, now=now, bus=bus)
     return row
 
 

@@ -19,17 +19,18 @@ from typing import Protocol
 
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.live.ticker import LoopTicker, Ticker
+from flowpilot.models.events import EventType
 
 log = logging.getLogger("flowpilot.events")
 
 # Event types the live stream carries; others in the log (e.g. handoff.renotified) are audit-only.
 STREAMED_TYPES = frozenset(
     {
-        "handoff.created",
-        "handoff.claimed",
-        "handoff.released",
-        "handoff.resolved",
-        "handoff.cancelled",
+        EventType.HANDOFF_CREATED,
+        EventType.HANDOFF_CLAIMED,
+        EventType.HANDOFF_RELEASED,
+        EventType.HANDOFF_RESOLVED,
+        EventType.HANDOFF_CANCELLED,
     }
 )
 

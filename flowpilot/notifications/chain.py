@@ -14,13 +14,14 @@ from flowpilot.events import service as events_service
 from flowpilot.kernel.context import Context
 from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.identity import AccountRef
+from flowpilot.models.events import EventType
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import service
 
 STEPS = (
     # (event type, handoff column, account setting)
-    ("handoff.renotified", "renotified_at", "renotify_after_minutes"),
-    ("handoff.admin_alerted", "admin_alerted_at", "admin_alert_after_minutes"),
+    (EventType.HANDOFF_RENOTIFIED, "renotified_at", "renotify_after_minutes"),
+    (EventType.HANDOFF_ADMIN_ALERTED, "admin_alerted_at", "admin_alert_after_minutes"),
 )
 
 

@@ -20,6 +20,9 @@ from prometheus_client import Counter
 from flowpilot.kernel.context import Context
 from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.settings import Settings
+from flowpilot.models.events import EventType
+from flowpilot.models.handoffs import HandoffStatus
+from flowpilot.models.notifications import Channel, DeliveryStatus
 from flowpilot.notifications import email as email_channel
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
@@ -78,12 +81,12 @@ async def process(
     settings = ctx.settings
     skip = _skip_reason(job)
     if skip is not None:
-        await _finish(ctx, job, status="skipped", error=skip)
+        await _finish(ctx, job, status=DeliveryStatus.SKIPPED, error=skip)
         return
     if job.attempts > settings.delivery_max_attempts:
         # Only an expired lease gets here: the worker died mid-send on the last attempt.
         error = f"gave up after {job.attempts - 1} attempts (last one never finished)"
-        await _finish(ctx, job, status="dead", error=error)
+        await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error)
         return
     try:
         await _send(ctx, job, client, smtp)
@@ -93,20 +96,20 @@ async def process(
         log.exception("delivery %s: unexpected error while sending", job.delivery_id)
         await _failed(ctx, job, f"internal error: {type(exc).__name__}")
     else:
-        await _finish(ctx, job, status="sent", error=None)
+        await _finish(ctx, job, status=DeliveryStatus.SENT, error=None)
 
 
 def _skip_reason(job: repo.Job) -> str | None:
     # The creation notice always goes out (it records that the team was told); the chain's
     # re-notifications are pointless once someone has the escalation.
-    if job.event_type != "handoff.created" and job.handoff_status != "open":
+    if job.event_type != EventType.HANDOFF_CREATED and job.handoff_status != HandoffStatus.OPEN:
         return f"handoff already {job.handoff_status}"
-    if job.channel == "email":
+    if job.channel == Channel.EMAIL:
         if not job.recipient_active:
             return "recipient deactivated"
         if not job.recipient_email:
             return "recipient has no email address"
-    elif job.channel == "webhook":
+    elif job.channel == Channel.WEBHOOK:
         if not job.webhook_enabled or not job.webhook_url:
             return "webhook disabled"
         if not job.webhook_secret:
@@ -131,7 +134,7 @@ async def _send(
         handoff_status=job.handoff_status,
         base_url=settings.base_url,
     )
-    if job.channel == "email":
+    if job.channel == Channel.EMAIL:
         msg = email_channel.build_email(
             notice,
             delivery_id=job.delivery_id,
@@ -170,10 +173,10 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
 
 async def _failed(ctx: Context, job: repo.Job, error: str) -> None:
     if job.attempts >= ctx.settings.delivery_max_attempts:
-        await _finish(ctx, job, status="dead", error=error)
+        await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error)
         return
     retry_at = ctx.clock.now() + timedelta(seconds=backoff_seconds(ctx.settings, job.attempts))
-    await _finish(ctx, job, status="failed", error=error, next_attempt_at=retry_at)
+    await _finish(ctx, job, status=DeliveryStatus.FAILED, error=error, next_attempt_at=retry_at)
 
 
 async def _finish(

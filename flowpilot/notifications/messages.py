@@ -6,6 +6,9 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from flowpilot.models.events import EventType
+from flowpilot.models.handoffs import HandoffStatus
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -28,10 +31,10 @@ def build_notice(
     title = _one_line(payload.get("session_title") or "untitled session", 120)
     urgency = _one_line(payload.get("urgency") or "normal", 20)
     minutes = payload.get("minutes_open")
-    if event_type == "handoff.admin_alerted":
+    if event_type == EventType.HANDOFF_ADMIN_ALERTED:
         subject = f"[FlowPilot] unclaimed for {minutes} min: {title}"
         headline = f"Escalation unclaimed for {minutes} min: {title}"
-    elif event_type == "handoff.renotified":
+    elif event_type == EventType.HANDOFF_RENOTIFIED:
         subject = f"[FlowPilot] still unclaimed after {minutes} min ({urgency}): {title}"
         headline = f"Still unclaimed after {minutes} min: {title}"
     else:
@@ -46,7 +49,7 @@ def build_notice(
         if payload.get(key):
             lines.append((label, _one_line(payload[key])))
     status_note = None
-    if handoff_status != "open":
+    if handoff_status != HandoffStatus.OPEN:
         status_note = f"Status now: {handoff_status}."
     return Notice(
         subject=subject,

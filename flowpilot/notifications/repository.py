@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
 from flowpilot.models import Account, Delivery, Event, Handoff, User
+from flowpilot.models.events import EventType
+from flowpilot.models.handoffs import HandoffStatus
+from flowpilot.models.notifications import DeliveryStatus
 
 # Statuses the dispatcher may take: due retries, new rows, and expired leases ("sending").
 # Written out literally, exactly as the partial index ``ix_deliveries_due`` says it, so both
@@ -76,7 +79,7 @@ async def take_due(
             update(Delivery)
             .where(Delivery.id.in_(ids))
             .values(
-                status="sending",
+                status=DeliveryStatus.SENDING,
                 locked_at=now,
                 attempts=Delivery.attempts + 1,
                 next_attempt_at=now + timedelta(seconds=lease_seconds),
@@ -165,7 +168,7 @@ async def finish(
         "locked_at": None,
         "updated_at": now,
     }
-    if status == "sent":
+    if status == DeliveryStatus.SENT:
         values["sent_at"] = now
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
@@ -173,7 +176,7 @@ async def finish(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
-            Delivery.status == "sending",
+            Delivery.status == DeliveryStatus.SENDING,
             Delivery.attempts == attempts,
         )
         .values(**values)
@@ -212,7 +215,7 @@ async def chain_candidates(
         )
         .join(Account, Account.id == Handoff.account_id)
         .where(
-            Handoff.status == "open",
+            Handoff.status == HandoffStatus.OPEN,
             or_(Handoff.renotified_at.is_(None), Handoff.admin_alerted_at.is_(None)),
             Handoff.created_at <= now - timedelta(minutes=1),
         )
@@ -229,7 +232,7 @@ async def mark_chain_step(
     col = getattr(Handoff, column)
     result = await session.execute(
         update(Handoff)
-        .where(and_(Handoff.id == handoff_id, Handoff.status == "open", col.is_(None)))
+        .where(and_(Handoff.id == handoff_id, Handoff.status == HandoffStatus.OPEN, col.is_(None)))
         .values({column: now})
         .execution_options(synchronize_session=False)
     )
@@ -248,7 +251,7 @@ async def creation_event(session: AsyncSession, handoff: Handoff) -> Event | Non
         .where(
             Event.account_id == handoff.account_id,
             Event.handoff_id == handoff.id,
-            Event.type == "handoff.created",
+            Event.type == EventType.HANDOFF_CREATED,
         )
         .order_by(Event.id.desc())
         .limit(1)

@@ -18,6 +18,7 @@ from flowpilot.kernel.identity import AccountRef, Actor
 from flowpilot.kernel.settings import Settings
 from flowpilot.models import Account, Delivery, Event, Handoff, User
 from flowpilot.models.handoffs import URGENCY_RANK
+from flowpilot.models.notifications import Channel, DeliveryStatus
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
 from flowpilot.notifications.email import SendError
@@ -59,14 +60,16 @@ async def plan_deliveries(
     else:
         people = await accounts_service.seniors(session, tenant=tenant)
     deliveries = [
-        _delivery(handoff, event, now, channel="email", recipient_id=user.id)
+        _delivery(handoff, event, now, channel=Channel.EMAIL, recipient_id=user.id)
         for user in people
         if user.id != handoff.escalated_by_id and wants_email(user, handoff.urgency)
     ]
     if event.type in WEBHOOK_EVENTS:
         account = await repo.get_account(session, handoff.account_id)
         if account.webhook_enabled and account.webhook_url:
-            deliveries.append(_delivery(handoff, event, now, channel="webhook", recipient_id=None))
+            deliveries.append(
+                _delivery(handoff, event, now, channel=Channel.WEBHOOK, recipient_id=None)
+            )
     if deliveries:
         await repo.add_all(session, deliveries)
 
@@ -81,7 +84,7 @@ def _delivery(
         channel=channel,
         recipient_id=recipient_id,
         recipient_key=f"user:{recipient_id}" if recipient_id else WEBHOOK_KEY,
-        status="pending",
+        status=DeliveryStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -110,7 +113,7 @@ async def list_deliveries(
     views = [
         DeliveryView(
             delivery=d,
-            recipient_name=name or ("Team webhook" if d.channel == "webhook" else "unknown"),
+            recipient_name=name or ("Team webhook" if d.channel == Channel.WEBHOOK else "unknown"),
             kind=KIND_BY_EVENT.get(event_type, event_type),
         )
         for d, name, event_type in rows
@@ -123,21 +126,25 @@ def summarize(deliveries: Sequence[Delivery]) -> str:
     if not deliveries:
         return "no notifications"
     parts: list[str] = []
-    emailed = {d.recipient_id for d in deliveries if d.channel == "email" and d.status == "sent"}
+    emailed = {
+        d.recipient_id
+        for d in deliveries
+        if d.channel == Channel.EMAIL and d.status == DeliveryStatus.SENT
+    }
     if emailed:
         parts.append(f"emailed {len(emailed)} senior{'s' if len(emailed) != 1 else ''}")
-    hooks = [d for d in deliveries if d.channel == "webhook"]
-    if any(d.status == "sent" for d in hooks):
+    hooks = [d for d in deliveries if d.channel == Channel.WEBHOOK]
+    if any(d.status == DeliveryStatus.SENT for d in hooks):
         parts.append("webhook posted")
     counts = Counter(d.status for d in deliveries)
-    in_flight = counts["pending"] + counts["sending"]
+    in_flight = counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING]
     if in_flight:
         parts.append(f"{in_flight} pending")
-    if counts["failed"]:
+    if counts[DeliveryStatus.FAILED]:
         parts.append(f"{counts['failed']} retrying: {_latest_error(deliveries, 'failed')}")
-    if counts["dead"]:
+    if counts[DeliveryStatus.DEAD]:
         parts.append(f"{counts['dead']} failed: {_latest_error(deliveries, 'dead')}")
-    if counts["skipped"]:
+    if counts[DeliveryStatus.SKIPPED]:
         parts.append(f"{counts['skipped']} skipped")
     return " · ".join(parts) if parts else "no notifications sent"
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.accounts import service as accounts
 from flowpilot.ai_sessions import service as sessions
 from flowpilot.handoffs import service as handoffs
-from flowpilot.kernel.identity import AccountRef, Actor
+from flowpilot.kernel.identity import AccountRef, Actor, Role
 from flowpilot.models import User
 
 DEMO_PASSWORD = "flowpilot-demo"
@@ -41,7 +41,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         tenant=ref,
         email=f"tech@{DEMO_DOMAIN}",
         name="Tom Technician",
-        role="technician",
+        role=Role.TECHNICIAN,
         password=DEMO_PASSWORD,
         now=now,
     )
@@ -50,7 +50,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         tenant=ref,
         email=f"engineer@{DEMO_DOMAIN}",
         name="Erin Engineer",
-        role="engineer",
+        role=Role.ENGINEER,
         password=DEMO_PASSWORD,
         now=now,
     )
@@ -59,7 +59,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         tenant=ref,
         email=f"senior@{DEMO_DOMAIN}",
         name="Sam Senior",
-        role="engineer",
+        role=Role.ENGINEER,
         password=DEMO_PASSWORD,
         now=now,
     )

@@ -16,6 +16,7 @@ from flowpilot.kernel.db.uow import SessionDep
 from flowpilot.kernel.deps import NowDep
 from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession
+from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.models.handoffs import LIVE_STATUSES, URGENCIES
 from flowpilot.web.render import page_router, register_page_hook, render
 
@@ -97,7 +98,7 @@ async def _session_panel(
         "live_handoff": live,
         "handoff_events": events,
         "can_escalate": live is None
-        and ai_session.status == "open"
+        and ai_session.status == SessionStatus.OPEN
         and ai_session.owner_id == actor.id,
         "urgencies": URGENCIES,
     }

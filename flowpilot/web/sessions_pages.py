@@ -11,6 +11,7 @@ from flowpilot.auth.deps import CurrentUser
 from flowpilot.kernel.db.uow import SessionDep
 from flowpilot.kernel.deps import NowDep
 from flowpilot.kernel.identity import Actor
+from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.web.render import page_context, page_router, render
 
 router = page_router()
@@ -46,7 +47,7 @@ async def session_view(
 ) -> HTMLResponse:
     ai_session = await sessions_service.get_session(session, actor=actor, session_id=session_id)
     steps = await sessions_service.list_steps(session, tenant=actor, session_id=session_id)
-    can_add_step = ai_session.status == "open" and (
+    can_add_step = ai_session.status == SessionStatus.OPEN and (
         actor.id == ai_session.assignee_id or actor.is_admin
     )
     ctx = await page_context(
