@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
+from flowpilot.kernel.tenancy import Tenant, get_scoped, select_own_account, select_scoped
 from flowpilot.models import Account, User
 
 
@@ -44,7 +44,7 @@ async def get_user(session: AsyncSession, tenant: Tenant, user_id: str) -> User:
 
 
 async def get_account(session: AsyncSession, tenant: Tenant) -> Account:
-    stmt = select(Account).where(Account.id == tenant.account_id)
+    stmt = select_own_account(Account, tenant)
     return (await session.execute(stmt)).scalar_one()
 
 

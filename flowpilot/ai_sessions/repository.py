@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
+from flowpilot.kernel.tenancy import (
+    Tenant,
+    get_scoped,
+    scoped,
+    select_scoped,
+    tenant_column,
+    tenant_params,
+)
 from flowpilot.models import AiSession, Handoff, Step, User
 from flowpilot.models.handoffs import CLAIMED_STATUSES, LIVE_STATUSES
 
@@ -24,7 +31,7 @@ async def add(session: AsyncSession, obj: AiSession | Step) -> None:
 def _set_assignee_stmt() -> Any:
     return (
         update(AiSession)
-        .where(AiSession.id == bindparam("p_id"), AiSession.account_id == bindparam("p_account"))
+        .where(AiSession.id == bindparam("p_id"), tenant_column(AiSession.account_id))
         .values(assignee_id=bindparam("p_assignee"), updated_at=bindparam("p_now"))
         .execution_options(synchronize_session=False)
     )
@@ -34,12 +41,7 @@ async def set_assignee(
     session: AsyncSession, tenant: Tenant, session_id: str, *, assignee_id: str, now: datetime
 ) -> None:
     """One Core UPDATE built once (no load, no flush): the claim's hot path."""
-    params = {
-        "p_id": session_id,
-        "p_account": tenant.account_id,
-        "p_assignee": assignee_id,
-        "p_now": now,
-    }
+    params = tenant_params(tenant, p_id=session_id, p_assignee=assignee_id, p_now=now)
     await session.execute(_set_assignee_stmt(), params)
 
 
@@ -77,9 +79,9 @@ async def list_steps(
 ) -> Sequence[tuple[Step, str | None]]:
     """A session's steps in order, each with its author's name."""
     stmt = (
-        select(Step, User.name)
+        scoped(select(Step, User.name), Step, tenant)
         .outerjoin(User, User.id == Step.actor_id)
-        .where(Step.account_id == tenant.account_id, Step.session_id == session_id)
+        .where(Step.session_id == session_id)
         .order_by(Step.created_at, Step.id)
     )
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.assistant.retrieval import ResolvedDoc
 from flowpilot.kernel.identity import SENIOR_ROLES
-from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
+from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
 from flowpilot.models import AiSession, Handoff, Step, User
 
 
@@ -56,9 +56,8 @@ async def resolved_corpus(
         .scalar_subquery()
     )
     steps = (
-        select(Step.session_id, Step.kind, Step.content)
+        scoped(select(Step.session_id, Step.kind, Step.content), Step, tenant)
         .where(
-            Step.account_id == tenant.account_id,
             Step.kind != "assistant",
             Step.session_id.in_(ids),
         )

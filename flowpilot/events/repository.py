@@ -67,10 +67,8 @@ async def timeline(
     session_id: str | None = None,
 ) -> Sequence[tuple[Event, str | None]]:
     """Audit timeline (oldest first) of a handoff or an AI session, with actor names."""
-    stmt = (
-        select(Event, User.name)
-        .outerjoin(User, User.id == Event.actor_id)
-        .where(Event.account_id == tenant.account_id)
+    stmt = scoped(select(Event, User.name), Event, tenant).outerjoin(
+        User, User.id == Event.actor_id
     )
     if handoff_id is not None:
         stmt = stmt.where(Event.handoff_id == handoff_id)

@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, bindparam, exists, literal, null, or_, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped
+from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, tenant_column, tenant_params
 from flowpilot.models import AiSession, Handoff, User
 from flowpilot.models.handoffs import LIVE_STATUSES, HandoffStatus
 
@@ -122,7 +122,7 @@ def _claim_update(h: Table) -> Any:
         update(h)
         .where(
             h.c.id == bindparam("p_handoff_id"),
-            h.c.account_id == bindparam("p_account_id"),
+            tenant_column(h.c.account_id),
             h.c.status == HandoffStatus.OPEN,
         )
         .values(
@@ -168,7 +168,7 @@ def _claim_stmt_pg() -> Any:
     claimed = _claim_update(h).returning(*h.c).cte("claimed")
     assigned = (
         update(s)
-        .where(s.c.id == claimed.c.session_id, s.c.account_id == bindparam("p_account_id"))
+        .where(s.c.id == claimed.c.session_id, tenant_column(s.c.account_id))
         .values(assignee_id=bindparam("p_claimer_id"), updated_at=bindparam("p_now"))
         .returning(s.c.id, s.c.title, s.c.customer, s.c.asset)
         .cte("assigned")
@@ -192,7 +192,7 @@ def _claim_stmt_pg() -> Any:
         _name_of(h.c.claimed_by_id).label("claimed_by_name"),
     ).where(
         h.c.id == bindparam("p_handoff_id"),
-        h.c.account_id == bindparam("p_account_id"),
+        tenant_column(h.c.account_id),
         ~exists(select(claimed.c.id)),
     )
     return union_all(won, refused)
@@ -236,12 +236,7 @@ async def claim(
     session: AsyncSession, tenant: Tenant, *, handoff_id: str, claimer_id: str, now: datetime
 ) -> ClaimOutcome:
     """The atomic claim: one conditional UPDATE; of N concurrent callers exactly one wins."""
-    params = {
-        "p_handoff_id": handoff_id,
-        "p_account_id": tenant.account_id,
-        "p_claimer_id": claimer_id,
-        "p_now": now,
-    }
+    params = tenant_params(tenant, p_handoff_id=handoff_id, p_claimer_id=claimer_id, p_now=now)
     if session.get_bind().dialect.name == "postgresql":
         r = (await session.execute(_claim_stmt_pg(), params)).first()
         if r is None:
@@ -260,19 +255,18 @@ async def claim(
 
 @cache
 def _holder_stmt() -> Any:
-    # Built once (statement construction costs more than the query); the tenant filter is
-    # the bound account id, as ``scoped`` would add it.
+    # Built once (statement construction costs more than the query): scoped by parameter.
     return (
         select(Handoff.status, Handoff.claimed_by_id, _claimer.name)
         .outerjoin(_claimer, _claimer.id == Handoff.claimed_by_id)
         .where(Handoff.id == bindparam("p_handoff_id"))
-        .where(Handoff.account_id == bindparam("p_account_id"))
+        .where(tenant_column(Handoff.account_id))
     )
 
 
 async def holder(session: AsyncSession, tenant: Tenant, handoff_id: str) -> Holder | None:
     """(status, claimed_by_id, claimer's name) of a handoff: what a refused claimer is told."""
-    params = {"p_handoff_id": handoff_id, "p_account_id": tenant.account_id}
+    params = tenant_params(tenant, p_handoff_id=handoff_id)
     r = (await session.execute(_holder_stmt(), params)).first()
     return (r[0], r[1], r[2]) if r is not None else None
 

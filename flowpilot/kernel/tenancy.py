@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, Update, event, func, select, text
+from sqlalchemy import ColumnElement, Select, Update, bindparam, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -55,6 +55,26 @@ def scoped(stmt: S, model: Any, tenant: Tenant) -> S:
 
 def select_scoped(model: type[M], tenant: Tenant) -> Select[M]:
     return scoped(select(model), model, tenant)
+
+
+TENANT_PARAM = "p_account_id"
+"""The bound parameter that statements built once (cached) are scoped by."""
+
+
+def tenant_column(column: Any) -> ColumnElement[bool]:
+    """``column = :p_account_id``: the tenant filter of a statement built once and reused;
+    run it with :func:`tenant_params` (the scoped-parameter form of :func:`scoped`)."""
+    return cast(ColumnElement[bool], column == bindparam(TENANT_PARAM))
+
+
+def tenant_params(tenant: Tenant, **params: Any) -> dict[str, Any]:
+    """The parameters of a statement scoped with :func:`tenant_column`, for ``tenant``."""
+    return {TENANT_PARAM: tenant.account_id, **params}
+
+
+def select_own_account(account_model: type[M], tenant: Tenant) -> Select[M]:
+    """The tenant's own row of the accounts table (whose ``id`` is the account id)."""
+    return select(account_model).where(account_model.id == tenant.account_id)  # type: ignore[attr-defined]
 
 
 async def get_scoped(

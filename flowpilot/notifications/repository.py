@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.kernel.tenancy import Tenant, get_scoped, select_scoped
+from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_own_account, select_scoped
 from flowpilot.models import Account, Delivery, Event, Handoff, User
 from flowpilot.models.events import EventType
 from flowpilot.models.handoffs import HandoffStatus
@@ -27,8 +27,8 @@ async def add_all(session: AsyncSession, deliveries: Sequence[Delivery]) -> None
     await session.flush()
 
 
-async def get_account(session: AsyncSession, account_id: str) -> Account:
-    return (await session.execute(select(Account).where(Account.id == account_id))).scalar_one()
+async def get_account(session: AsyncSession, tenant: Tenant) -> Account:
+    return (await session.execute(select_own_account(Account, tenant))).scalar_one()
 
 
 async def get_handoff(session: AsyncSession, tenant: Tenant, handoff_id: str) -> Handoff:
@@ -247,9 +247,8 @@ async def get_handoff_any(session: AsyncSession, handoff_id: str) -> Handoff:
 
 async def creation_event(session: AsyncSession, handoff: Handoff) -> Event | None:
     stmt = (
-        select(Event)
+        scoped(select(Event), Event, handoff)
         .where(
-            Event.account_id == handoff.account_id,
             Event.handoff_id == handoff.id,
             Event.type == EventType.HANDOFF_CREATED,
         )

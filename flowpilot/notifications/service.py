@@ -65,7 +65,7 @@ async def plan_deliveries(
         if user.id != handoff.escalated_by_id and wants_email(user, handoff.urgency)
     ]
     if event.type in WEBHOOK_EVENTS:
-        account = await repo.get_account(session, handoff.account_id)
+        account = await repo.get_account(session, tenant)
         if account.webhook_enabled and account.webhook_url:
             deliveries.append(
                 _delivery(handoff, event, now, channel=Channel.WEBHOOK, recipient_id=None)
