@@ -7,8 +7,7 @@ from fastapi import APIRouter
 from flowpilot.accounts import service
 from flowpilot.accounts.schemas import PreferencesUpdate, UserCreate, UserList, UserOut, UserUpdate
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 

@@ -17,8 +17,7 @@ from flowpilot.ai_sessions.schemas import (
     StepOut,
 )
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 

@@ -14,8 +14,7 @@ from flowpilot.analytics.schemas import (
     Savings,
 )
 from flowpilot.auth.deps import SeniorUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
 

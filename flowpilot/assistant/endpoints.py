@@ -16,8 +16,8 @@ from flowpilot.assistant.provider import AssistantUnavailable, Provider
 from flowpilot.assistant.schemas import AskIn, HandoffSummary, SuggestedSenior, SuggestedSeniors
 from flowpilot.auth.deps import CurrentUser
 from flowpilot.kernel.context import context_of
-from flowpilot.kernel.db.uow import SessionDep, unit_of_work
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.db.uow import unit_of_work
+from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.identity import AccountRef
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from flowpilot.auth import service
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.errors import Forbidden, Unauthorized
 from flowpilot.kernel.identity import SENIOR_ROLES, Actor, Role
 

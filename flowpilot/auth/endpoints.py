@@ -8,8 +8,7 @@ from fastapi.responses import JSONResponse
 from flowpilot.auth import service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser
 from flowpilot.auth.schemas import LoginIn, LoginOut, UserOut
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep, SettingsDep
+from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

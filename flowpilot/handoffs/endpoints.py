@@ -17,8 +17,7 @@ from flowpilot.handoffs.schemas import (
     ResolveIn,
     SessionHandoffs,
 )
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep, PublisherDep
+from flowpilot.kernel.deps import NowDep, PublisherDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["handoffs"])
 

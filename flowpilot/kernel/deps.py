@@ -1,18 +1,21 @@
-"""Typed request dependencies for the process's parts (beside ``SessionDep``).
+"""Typed request dependencies: the request's unit of work (``SessionDep``) and the process's parts.
 
 Async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.clock import Clock
 from flowpilot.kernel.context import context_of
+from flowpilot.kernel.db.uow import transaction
 from flowpilot.kernel.metrics import Metrics
 from flowpilot.kernel.settings import Settings
 
@@ -38,6 +41,14 @@ async def get_metrics(request: Request) -> Metrics:
     return context_of(request).metrics
 
 
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commit on success, roll back on any error."""
+    async with transaction(context_of(request).sessionmaker, None) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 NowDep = Annotated[datetime, Depends(get_now)]

@@ -1,83 +1,120 @@
-"""Typed settings; every value comes from a ``FLOWPILOT_`` environment variable."""
+"""Typed settings; every value comes from a ``FLOWPILOT_`` environment variable.
+
+Each field's description is what the README's configuration table says of it: the table is
+generated from this class (``python -m flowpilot.kernel.settings``) and a test keeps them equal.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "FLOWPILOT_"
+
+
+def _s(default: Any, description: str, **kw: Any) -> Any:
+    return Field(default=default, description=description, **kw)
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FLOWPILOT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///./flowpilot.db"
-    # PostgreSQL row-level security (DESIGN rule 2's second wall). Requests run as this role
-    # (set per connection at connect time; in production log in as it directly): it must not
-    # own the tables nor bypass RLS. The migrations create it if missing and grant it.
-    db_app_role: str = Field(default="flowpilot_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    # The system path (migrations, background jobs, CLI): a login that owns the tables and
-    # bypasses RLS (superuser or BYPASSRLS). Unset: the same login as ``database_url``.
-    system_database_url: str | None = None
-    # PostgreSQL: pooled request connections per process (plus up to 20 overflow).
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    redis_url: str | None = None
-    smtp_url: str | None = None
-    smtp_starttls: bool = False
-    smtp_timeout_seconds: float = 10.0
-    # TLS for SMTP: verify the server certificate (off only for lab servers), optional CA bundle.
-    smtp_validate_certs: bool = True
-    smtp_cert_bundle: str | None = None
-    mail_from: str = "FlowPilot <flowpilot@localhost>"
-    mailbox_dir: str = "./mailbox"
-    secret_key: str = "dev-insecure-change-me"
-    base_url: str = "http://127.0.0.1:8000"
+    # Storage and the system path
+    database_url: str = _s(
+        "sqlite+aiosqlite:///./flowpilot.db",
+        "database; PostgreSQL: `postgresql+asyncpg://user@host/db`",
+    )
+    # Rule 2's second wall: requests run as this role (set per connection at connect time),
+    # which must neither own the tables nor bypass row-level security.
+    db_app_role: str = _s(
+        "flowpilot_app",
+        "PostgreSQL: the role requests run as, under row-level security (must not own the "
+        "tables nor bypass RLS; the migrations create and grant it). In production log in as it",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+    )
+    system_database_url: str | None = _s(
+        None,
+        "PostgreSQL: login for migrations, background jobs and CLI commands, which work across "
+        "accounts: the table owner with BYPASSRLS (or a superuser). Unset: `DATABASE_URL`'s",
+    )
+    db_pool_size: int = _s(
+        10, "PostgreSQL: pooled request connections per process (plus up to 20 overflow)", ge=1
+    )
+    redis_url: str | None = _s(
+        None, "Redis Streams event bus for several replicas (unset: in-process)"
+    )
+    redis_prefix: str = _s("flowpilot", "prefix of every Redis key")
+
+    # Email and links
+    smtp_url: str | None = _s(
+        None, "`smtp://user:pass@host:port` or `smtps://...` for implicit TLS (unset: file mailbox)"
+    )
+    smtp_starttls: bool = _s(False, "upgrade a plain SMTP connection with STARTTLS")
+    smtp_timeout_seconds: float = _s(10.0, "SMTP connect/send timeout")
+    smtp_validate_certs: bool = _s(True, "verify the SMTP server's TLS certificate")
+    smtp_cert_bundle: str | None = _s(None, "CA bundle for SMTP TLS")
+    mail_from: str = _s("FlowPilot <flowpilot@localhost>", "From address")
+    mailbox_dir: str = _s("./mailbox", "file mailbox folder when no SMTP is set")
+    base_url: str = _s("http://127.0.0.1:8000", "public URL used in email links")
+    secret_key: str = _s(
+        "dev-insecure-change-me", "server secret; set a long random value in production"
+    )
 
     # Login sessions and brute-force protection
-    session_ttl_hours: int = 12
-    cookie_secure: bool = False
-    login_max_failures: int = 10
-    login_failure_window_seconds: int = 900
+    session_ttl_hours: int = _s(12, "login session lifetime")
+    cookie_secure: bool = _s(False, "mark the session cookie Secure (set behind HTTPS)")
+    login_max_failures: int = _s(10, "failed logins per email or IP in the window before 429")
+    login_failure_window_seconds: int = _s(900, "window for counting failed logins")
 
     # Live stream
-    sse_heartbeat_seconds: float = 25.0
-    sse_max_lifetime_seconds: float = 3600.0
-    sse_retry_ms: int = 3000
-    sse_queue_size: int = 256
-    # A Last-Event-ID that missed more than this many events gets ``resync`` instead of replay.
-    sse_replay_limit: int = 1000
-    bus_history: int = 10_000
-    # Prefix of every Redis key, so deployments or test workers can share one Redis.
-    redis_prefix: str = "flowpilot"
+    sse_heartbeat_seconds: float = _s(25.0, "heartbeat comment interval on the live stream")
+    sse_max_lifetime_seconds: float = _s(
+        3600.0, "a stream is closed (client told to reconnect) after this"
+    )
+    sse_retry_ms: int = _s(3000, "`retry:` hint sent to browsers")
+    sse_queue_size: int = _s(256, "per-subscriber queue; overflow sends `resync`")
+    sse_replay_limit: int = _s(1000, "most missed events replayed before `resync`")
+    bus_history: int = _s(10_000, "Redis stream length (`MAXLEN ~`)")
 
-    # Background work (dispatcher, relay, re-notify); the server runs them unless told not to
-    run_workers: bool = True
-    relay_interval_seconds: float = 5.0
-    # The relay leaves events younger than this to the normal after-commit publish.
-    relay_grace_seconds: float = 5.0
-    dispatcher_interval_seconds: float = 1.0
-    delivery_max_attempts: int = 6
-    delivery_backoff_base_seconds: float = 30.0
-    delivery_backoff_cap_seconds: float = 3600.0
-    delivery_sending_timeout_seconds: float = 300.0
-    # Deliveries taken per dispatcher round, sent concurrently up to this many at a time.
-    delivery_batch_size: int = 50
-    delivery_concurrency: int = 10
-    # Random fraction (0..1) taken off a retry delay so failed sends do not retry in lockstep.
-    delivery_backoff_jitter: float = 0.1
-    webhook_timeout_seconds: float = 10.0
-    # Multi-tenant hosting: refuse webhook URLs that resolve to loopback/private/link-local
-    # addresses (an account admin must not make the server call its own network).
-    webhook_block_private_networks: bool = False
-    escalation_chain_interval_seconds: float = 15.0
+    # Background work (dispatcher, relay, escalation chain)
+    run_workers: bool = _s(True, "run dispatcher, relay and escalation chain inside the server")
+    relay_interval_seconds: float = _s(5.0, "how often the relay looks for unpublished events")
+    relay_grace_seconds: float = _s(
+        5.0, "age before the relay republishes an event (younger ones are the normal publish's)"
+    )
+    dispatcher_interval_seconds: float = _s(1.0, "delivery dispatcher poll interval")
+    delivery_max_attempts: int = _s(6, "attempts before a delivery is `dead`")
+    delivery_backoff_base_seconds: float = _s(30.0, "first retry delay (doubles each attempt)")
+    delivery_backoff_cap_seconds: float = _s(3600.0, "longest retry delay")
+    delivery_backoff_jitter: float = _s(
+        0.1, "fraction of random jitter taken off retry delays (no lockstep retries)"
+    )
+    delivery_sending_timeout_seconds: float = _s(
+        300.0, "lease after which a delivery stuck in `sending` is retaken"
+    )
+    delivery_batch_size: int = _s(50, "deliveries leased per round")
+    delivery_concurrency: int = _s(10, "sends in flight per worker")
+    webhook_timeout_seconds: float = _s(10.0, "webhook request timeout")
+    webhook_block_private_networks: bool = _s(
+        False, "refuse webhook URLs that resolve to loopback, private or link-local addresses"
+    )
+    escalation_chain_interval_seconds: float = _s(
+        15.0, "how often re-notify / admin alerts are checked"
+    )
 
     # Assistant: offline retrieval by default; any OpenAI-compatible server when set
-    llm_base_url: str | None = None
-    llm_api_key: str | None = None
-    llm_model: str = "gpt-4o-mini"
-    llm_timeout_seconds: float = 30.0
+    llm_base_url: str | None = _s(
+        None, "any OpenAI-compatible server, e.g. `http://127.0.0.1:11434/v1` (unset: offline)"
+    )
+    llm_api_key: str | None = _s(None, "bearer key for that server")
+    llm_model: str = _s("gpt-4o-mini", "model name")
+    llm_timeout_seconds: float = _s(30.0, "per-chunk read timeout for the model")
 
     # Limits
-    max_body_bytes: int = Field(default=1_048_576, description="request body size cap")
-    page_size_max: int = 200
+    max_body_bytes: int = _s(1_048_576, "request bodies above this answer 413")
+    page_size_max: int = _s(200, "largest page size accepted")
 
     @property
     def system_url(self) -> str:
@@ -87,3 +124,21 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else f"`{value}`"
+
+
+def markdown_table() -> str:
+    """The README's configuration table: every setting, its default and what it does."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        rows.append(
+            f"| `{ENV_PREFIX}{name.upper()}` | {_shown(field.default)} | {field.description} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep, SettingsDep
+from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 from flowpilot.models import Account
 from flowpilot.notifications import service
 from flowpilot.notifications.schemas import (

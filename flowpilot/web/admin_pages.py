@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from flowpilot.accounts import service as accounts_service
 from flowpilot.auth.deps import AdminUser
-from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import SessionDep
 from flowpilot.kernel.identity import ROLES
 from flowpilot.web.render import page_router, render
 

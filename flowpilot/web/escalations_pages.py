@@ -12,8 +12,7 @@ from flowpilot.assistant.deps import ProviderDep
 from flowpilot.auth.deps import CurrentUser, SeniorUser
 from flowpilot.handoffs import service as handoffs_service
 from flowpilot.handoffs.schemas import HandoffOut, QueueStatus
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession
 from flowpilot.models.ai_sessions import SessionStatus

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.analytics import chart, report, service
 from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.errors import Invalid
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.web.render import render

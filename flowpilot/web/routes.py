@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser, OptionalUser
-from flowpilot.kernel.db.uow import SessionDep
+from flowpilot.kernel.deps import SessionDep
 from flowpilot.web import (
     admin_pages,
     escalations_pages,

@@ -8,8 +8,7 @@ from fastapi.responses import HTMLResponse
 from flowpilot.accounts import service as accounts_service
 from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep
+from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.identity import Actor
 from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.web.render import page_context, page_router, render

@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.kernel.db.uow import SessionDep
-from flowpilot.kernel.deps import NowDep, SettingsDep
+from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 from flowpilot.kernel.errors import Invalid
 from flowpilot.kernel.identity import Actor
 from flowpilot.models.handoffs import URGENCIES

@@ -1,7 +1,8 @@
 """The unit of work: the only places that commit (rule 1).
 
-The request's session commits or rolls back in :func:`get_session` (the ``SessionDep``
-dependency); work outside a request (jobs, CLI) uses :func:`unit_of_work`. Services and
+The request's session commits or rolls back in the ``SessionDep`` dependency
+(``flowpilot.kernel.deps``); work outside a request (jobs, CLI) uses :func:`unit_of_work`. Both
+go through :func:`transaction`. Services and
 repositories ``flush()``; after a successful commit the callbacks queued with
 :func:`after_commit` run (e.g. publishing committed events to the bus).
 """
@@ -10,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.kernel.context import context_of
 from flowpilot.kernel.tenancy import Tenant, act_for
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -39,7 +37,7 @@ async def commit(session: AsyncSession) -> None:
 
 
 @asynccontextmanager
-async def _transaction(
+async def transaction(
     maker: async_sessionmaker[AsyncSession], tenant: Tenant | None
 ) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
@@ -66,14 +64,4 @@ def unit_of_work(
     ``tenant``: act for that account (row-level security on PostgreSQL) from the start; the
     system path's sessions see every account without it.
     """
-    return _transaction(maker, tenant)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: commit on success, roll back on any error."""
-    async with _transaction(context_of(request).sessionmaker, None) as session:
-        yield session
-
-
-# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+    return transaction(maker, tenant)
