@@ -78,6 +78,7 @@ def require_role(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
             raise Forbidden(f"requires role {' or '.join(roles)}")
         return actor
 
+    dependency.roles = frozenset(roles)  # type: ignore[attr-defined]  # read by the tenant matrix
     return dependency
 
 
