@@ -158,8 +158,9 @@ class Fanout:
 
     The heartbeat is spread over its interval: ``SLICES`` ticks per interval, each pinging the
     subscribers of one slice, so every stream still gets one ping per interval but the process
-    never writes to all of them at once (10k pings in one go held the event loop ~330 ms on
-    the 2-core box, and any request arriving then waited for all of them). A new subscriber
+    never writes to all of them at once (pinging every open stream in one go stalls the event
+    loop for as long as all those writes take, and any request arriving then waits for all of
+    them; see docs/BENCHMARKS.md, SSE fan-out). A new subscriber
     joins the emptiest slice, preferring the one that fires one interval from now; a lone
     stream is therefore first pinged one interval after it connected.
     """

@@ -199,12 +199,12 @@ async def route(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Str
     """Call ``app`` (the routing stack); if it answered with an :class:`EventStream`, return
     the stream to run once the stack has unwound, else ``None`` (the response was sent).
 
-    A stream lives for an hour. Run inside the routing stack, each kept ~25 nested coroutines
-    (middleware, router, dependency exit stacks, Request objects) alive: ~150 GC-tracked
-    objects per stream that every full collection of the cyclic GC scans, with the event loop
-    stopped (~0.6 µs per object: 180 ms at 1k open streams, 860 ms at 10k). Detached, a stream
-    keeps half as many (its own coroutines, subscription and disconnect watcher, and
-    uvicorn's per-connection state).
+    A stream lives for an hour. Run inside the routing stack, each would keep the whole stack's
+    nested coroutines (middleware, router, dependency exit stacks, Request objects) alive:
+    GC-tracked objects that every full collection of the cyclic GC scans with the event loop
+    stopped, so the pause grows with the number of open streams. Detached, a stream keeps about
+    half as many (its own coroutines, subscription and disconnect watcher, and uvicorn's
+    per-connection state). Memory per stream and latency: docs/BENCHMARKS.md, SSE fan-out.
     """
     if scope["type"] != "http":
         await app(scope, receive, send)

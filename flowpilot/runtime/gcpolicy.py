@@ -1,20 +1,21 @@
 """Keep the cyclic GC's stop-the-world pauses off the request path of a server holding streams.
 
 CPython 3.11's full collection scans every tracked container object with the event loop
-stopped (~0.6 µs per object on our 2-core box). Two things make that large here:
+stopped, so its pause grows with the heap. Two things make that large here:
 
-- **The start-up heap** (~150k objects: modules, classes, SQLAlchemy and pydantic metadata)
-  lives as long as the process. :func:`freeze_startup_heap` moves it to the permanent
-  generation once, so full collections stop re-scanning it (~90 ms each).
-- **Open streams** (~64 objects each, even detached from the routing stack, see
-  ``stream.route``). CPython runs a full collection once objects that survived into the oldest
-  generation since the last one reach 25% of it, and only on an allocation: after a burst of
-  new streams (a deploy, a network blip: every browser reconnects) the collection is due but
+- **The start-up heap** (modules, classes, SQLAlchemy and pydantic metadata) lives as long as
+  the process. :func:`freeze_startup_heap` moves it to the permanent generation once, so full
+  collections stop re-scanning it.
+- **Open streams** (dozens of objects each, even detached from the routing stack, see
+  ``live.stream.route``). CPython runs a full collection once objects that survived into the
+  oldest generation since the last one reach 25% of it, and only on an allocation: after a burst
+  of new streams (a deploy, a network blip: every browser reconnects) the collection is due but
   waits for the next allocation-heavy code, i.e. the next request - which then takes the whole
-  pause (the "first escalation after the subscribers connected" outlier: 180-400 ms at 1k).
+  pause (the "first escalation after the subscribers connected" outlier).
   :class:`SettleCollector` runs that collection itself as soon as the burst has settled (no new
   stream for one interval), before a request trips it. A request that arrives during it still
   waits; the collection is no cheaper, it just no longer lands inside a request by design.
+What the pause costs on the benchmark machine: docs/BENCHMARKS.md, SSE fan-out.
 """
 
 from __future__ import annotations

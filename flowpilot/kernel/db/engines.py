@@ -81,7 +81,8 @@ def _refuse_closed_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> Non
     """Pessimistic disconnect handling without a round trip (instead of ``pool_pre_ping``).
 
     SQLAlchemy's pre-ping on asyncpg is BEGIN + ``;`` + ROLLBACK: three round trips on every
-    checkout, ~40 % of a claim's. A connection the server closed (restart, idle kill,
+    checkout, about as many as a whole claim makes (docs/BENCHMARKS.md, Claims). A connection
+    the server closed (restart, idle kill,
     ``pg_terminate_backend``) is already known closed to asyncpg once the event loop has read
     the EOF, so a local check catches it; raising ``DisconnectionError`` makes the pool drop it
     and hand out another (SQLAlchemy retries the checkout). A connection dropped silently (no
