@@ -49,6 +49,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/analytics/baseline"): {"seconds": 90},
     ("PATCH", "/api/v1/analytics/baseline/{observation_id}"): {"seconds": 90},
     ("POST", "/api/v1/sessions/{session_id}/assistant"): {"question": "what next?"},
+    # The token is checked after the session is found: another account's session is a 404.
+    ("POST", "/api/v1/sessions/{session_id}/assistant/keep"): {"answer": "x", "token": "t"},
 }
 # The form fields of page POSTs that need them to reach the handler.
 FORMS: dict[tuple[str, str], dict[str, str]] = {

@@ -1,88 +1,101 @@
-"""HTTP for the assistant: streamed answers and write-ups, handoff summaries, seniors."""
+"""HTTP for the assistant: streamed answers and write-ups, kept answers, summaries, seniors."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Receive, Scope, Send
 
+from flowpilot.ai_sessions.schemas import StepOut
 from flowpilot.assistant import service
 from flowpilot.assistant.deps import ProviderDep
-from flowpilot.assistant.provider import AssistantUnavailable, Provider
-from flowpilot.assistant.schemas import AskIn, HandoffSummary, SuggestedSenior, SuggestedSeniors
+from flowpilot.assistant.provider import AssistantUnavailable, Provider, source_words
+from flowpilot.assistant.schemas import (
+    AskIn,
+    HandoffSummary,
+    KeepIn,
+    SuggestedSenior,
+    SuggestedSeniors,
+)
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.kernel.context import context_of
-from flowpilot.kernel.db.uow import unit_of_work
-from flowpilot.kernel.deps import NowDep, SessionDep
-from flowpilot.kernel.identity import AccountRef
+from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
-log = logging.getLogger("flowpilot.assistant")
 
 ERROR_PREFIX = "[assistant error] "
-# The longest answer kept (and saved as a step), the same bound as a human step's text.
+KEEP_PREFIX = "[assistant keep] "
+# The longest answer streamed (and so kept), the same bound as a human step's text.
 MAX_ANSWER_CHARS = 20_000
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
-async def _streamed(
-    request: Request,
-    chunks: AsyncIterator[str],
-    *,
-    save_to: tuple[str, str] | None,
-) -> StreamingResponse:
-    """Start ``chunks`` now (so a provider failing at once is a 502), then stream the rest.
+class AnswerStream(StreamingResponse):
+    """A provider's answer as ``text/plain``, started only once the response is being sent.
 
-    With ``save_to=(account_id, session_id)`` the complete answer becomes an assistant step in
-    its own short transaction after the last chunk; an interrupted or failed answer saves nothing.
+    By then the request's unit of work has committed (``SessionDep`` ends before the response),
+    so no transaction is held while a model thinks. A provider that fails before its first
+    chunk still answers 502 with the reason; one that fails later ends the text with an
+    ``[assistant error]`` line. With ``sign``, a complete answer ends with an
+    ``[assistant keep] <token>`` line: the token that keeps it as a step.
     """
-    try:
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        first = ""
-    ctx = context_of(request)
 
-    async def body() -> AsyncIterator[str]:
-        parts: list[str] = []
+    def __init__(
+        self,
+        chunks: AsyncIterator[str],
+        *,
+        sign: Callable[[str], str] | None,
+        headers: dict[str, str],
+    ) -> None:
+        self.chunks = chunks
+        self.sign = sign
+        self.first = ""
+        super().__init__(
+            self._body(),
+            media_type="text/plain; charset=utf-8",
+            headers={**STREAM_HEADERS, **headers},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            self.first = await anext(self.chunks)
+        except StopAsyncIteration:
+            self.first = ""
+        except AssistantUnavailable as exc:
+            await _close(self.chunks)
+            failed = JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+            await failed(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _body(self) -> AsyncIterator[str]:
+        shown: list[str] = []
         size = 0
         try:
-            async for chunk in _prepend(first, chunks):
+            async for chunk in _prepend(self.first, self.chunks):
                 if size + len(chunk) > MAX_ANSWER_CHARS:
-                    # A runaway model must not write an unbounded step: cut, say so, stop.
-                    chunk = chunk[: MAX_ANSWER_CHARS - size]
-                    parts.append(chunk)
-                    yield chunk + f"\n[answer cut at {MAX_ANSWER_CHARS} characters]\n"
+                    # A runaway model must not stream (or have kept) an unbounded answer.
+                    cut = chunk[: MAX_ANSWER_CHARS - size]
+                    cut += f"\n[answer cut at {MAX_ANSWER_CHARS} characters]\n"
+                    shown.append(cut)
+                    yield cut
                     break
                 size += len(chunk)
-                parts.append(chunk)
+                shown.append(chunk)
                 yield chunk
         except AssistantUnavailable as exc:
             yield f"\n\n{ERROR_PREFIX}{exc.detail}\n"
             return
         finally:
-            await _close(chunks)
-        answer = "".join(parts).strip()
+            await _close(self.chunks)
+        answer = "".join(shown).strip()
         if not answer:
             yield f"{ERROR_PREFIX}the assistant returned an empty answer\n"
-            return
-        if save_to is None:
-            return
-        account_id, session_id = save_to
-        try:
-            tenant = AccountRef(account_id)
-            async with unit_of_work(ctx.sessionmaker, tenant=tenant) as db:
-                await service.record_answer(
-                    db, tenant=tenant, session_id=session_id, content=answer, now=ctx.clock.now()
-                )
-        except Exception as exc:
-            log.exception("could not save the assistant's answer to session %s", session_id)
-            yield f"\n\n{ERROR_PREFIX}the answer could not be saved ({type(exc).__name__})\n"
-
-    return StreamingResponse(body(), media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
+        elif self.sign is not None:
+            yield f"\n{KEEP_PREFIX}{self.sign(answer)}\n"
 
 
 async def _prepend(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -98,17 +111,13 @@ async def _close(chunks: AsyncIterator[str]) -> None:
         await aclose()
 
 
-async def _end_reads(session: AsyncSession) -> None:
-    """End the request's (read-only so far) transaction before waiting on a provider.
-
-    A model may take seconds to answer; on SQLite every transaction holds the database's write
-    lock (BEGIN IMMEDIATE), so holding one across the wait would stall every other request.
-    Nothing was written yet, so ending it is a rollback; the request's dependency commits what
-    the endpoint writes afterwards, in a transaction of its own.
-    """
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("the assistant's request wrote before waiting on the provider")
-    await session.rollback()
+def _source_headers(generated_by: str, n_similar: int) -> dict[str, str]:
+    words = source_words(generated_by, n_similar)
+    # Header values are Latin-1: a model name outside it is shown with "?" in its place.
+    return {
+        "X-Assistant-Source": words.encode("latin-1", "replace").decode("latin-1"),
+        "X-Assistant-Similar": str(n_similar),
+    }
 
 
 @router.post("/sessions/{session_id}/assistant", response_class=StreamingResponse)
@@ -116,31 +125,78 @@ async def ask_assistant(
     session_id: str,
     actor: CurrentUser,
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     provider: ProviderDep,
     body: AskIn | None = None,
 ) -> StreamingResponse:
-    """Stream the assistant's answer as plain text; it is saved as an assistant step."""
+    """Stream the assistant's answer as plain text; nothing is saved (keep it to save it)."""
     question = body.question if body else None
     ctx = await service.ask_context(session, actor=actor, session_id=session_id, question=question)
-    await _end_reads(session)
-    return await _streamed(
-        request, provider.ask(ctx, question), save_to=(actor.account_id, session_id)
+    secret = settings.secret_key
+
+    def sign(answer: str) -> str:
+        return service.answer_token(
+            secret, account_id=actor.account_id, session_id=session_id, answer=answer
+        )
+
+    return AnswerStream(
+        provider.ask(ctx, question),
+        sign=sign,
+        headers=_source_headers(provider.generated_by, len(ctx.similar)),
     )
+
+
+@router.post("/sessions/{session_id}/assistant/keep", response_model=StepOut, status_code=201)
+async def keep_answer(
+    session_id: str,
+    body: KeepIn,
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> StepOut:
+    """Add an answer the assistant gave in this session to it, as an ``assistant`` step
+    (201; 200 with the same step when that answer was kept already)."""
+    step, created = await service.keep_answer(
+        session,
+        actor=actor,
+        session_id=session_id,
+        answer=body.answer,
+        token=body.token,
+        secret=settings.secret_key,
+        now=now,
+    )
+    if not created:
+        response.status_code = 200
+    return StepOut.model_validate(step)
 
 
 @router.post("/sessions/{session_id}/writeup", response_class=StreamingResponse)
 async def session_writeup(
-    session_id: str,
-    actor: CurrentUser,
-    session: SessionDep,
-    request: Request,
-    provider: ProviderDep,
+    session_id: str, actor: CurrentUser, session: SessionDep, provider: ProviderDep
 ) -> StreamingResponse:
     """Stream a customer-ready write-up (problem, cause, fix, steps); nothing is saved."""
     ctx = await service.writeup_context(session, actor=actor, session_id=session_id)
-    await _end_reads(session)
-    return await _streamed(request, provider.writeup(ctx), save_to=None)
+    return AnswerStream(
+        provider.writeup(ctx),
+        sign=None,
+        headers=_source_headers(provider.generated_by, len(ctx.similar)),
+    )
+
+
+async def _end_reads(session: AsyncSession) -> None:
+    """End the request's (read-only so far) transaction before waiting on a model.
+
+    A summary is answered as one JSON document after the model's whole answer and then stored,
+    so it cannot wait in the response as a stream does. A model may take seconds; on SQLite
+    every transaction holds the write lock (BEGIN IMMEDIATE), so holding one across the wait
+    would stall every other request. Nothing was written yet, so ending it is a rollback; the
+    request's dependency commits the stored summary, in a transaction of its own.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the assistant's request wrote before waiting on the provider")
+    await session.rollback()
 
 
 async def _summary(
@@ -189,7 +245,7 @@ async def regenerate_handoff_summary(
 async def suggested_seniors(
     handoff_id: str, actor: CurrentUser, session: SessionDep
 ) -> SuggestedSeniors:
-    """The account's seniors who resolved the most similar past sessions."""
+    """The account's seniors who resolved past sessions that look like this one."""
     await service.readable_handoff(session, actor=actor, handoff_id=handoff_id)
     items = await service.suggested_seniors(session, tenant=actor, handoff_id=handoff_id)
     return SuggestedSeniors(items=[SuggestedSenior.model_validate(i) for i in items])

@@ -15,6 +15,9 @@ from typing import Any
 import httpx
 
 from flowpilot.assistant.offline import (
+    CAUSE_UNKNOWN,
+    FIX_UNKNOWN,
+    band_words,
     citation,
     environment_text,
     extractive_summary,
@@ -44,7 +47,10 @@ SUMMARY_INSTRUCTIONS = (
 
 WRITEUP_INSTRUCTIONS = (
     "Write a customer-ready write-up of this session with the headings Problem, Cause, Fix "
-    "and Steps taken. Plain text, friendly and precise, no internal jargon, no invented facts."
+    "and Steps taken, each heading alone on its line. Plain text, friendly and precise, no "
+    "internal jargon, no invented facts. If the steps do not show the cause, write exactly "
+    f"{CAUSE_UNKNOWN!r} under Cause; if they do not show what fixed it, write exactly "
+    f"{FIX_UNKNOWN!r} under Fix."
 )
 
 ASK_INSTRUCTIONS = "Suggest the next steps for this session, most promising first."
@@ -92,13 +98,17 @@ def session_prompt(ctx: SessionContext) -> str:
                 f"[{n}] {cite['title']} ({cite['url']}), resolved by "
                 f"{cite['resolved_by_name'] or 'unknown'}"
             )
+            lines.append(f"    Matches on {cite['why_text']} ({band_words(hit.band)})")
             lines.append(f"    Problem: {hit.doc.problem}")
             actions = source_actions(hit)
             if actions:
                 lines.append(f"    Actions: {'; '.join(actions)}")
             lines.append(f"    Resolution: {hit.doc.resolution}")
     else:
-        lines.append("This account has no similar resolved sessions.")
+        lines.append(
+            "No session this account has resolved looks like this one: cite none, and do not "
+            "present fixes from other problems as if they fitted."
+        )
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ completions API), chosen by configuration alone: ``FLOWPILOT_LLM_BASE_URL`` set 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -81,7 +81,7 @@ class Provider(Protocol):
 
     @property
     def generated_by(self) -> str:
-        """``"offline"`` or the model's name, recorded on what it produced."""
+        """``OFFLINE`` or the model's name, recorded on what it produced."""
         ...
 
     def ask(self, ctx: SessionContext, question: str | None) -> AsyncIterator[str]:
@@ -95,3 +95,23 @@ class Provider(Protocol):
     async def summarize(self, ctx: SessionContext) -> dict[str, Any]:
         """The handoff context's four sections (plus ``similar`` and ``generated_by``)."""
         ...
+
+
+OFFLINE = "offline"
+# How a provider waits between streamed pieces (``asyncio.sleep``; tests pass one that records).
+Pause = Callable[[float], Awaitable[None]]
+
+
+def source_words(generated_by: str, n_similar: int) -> str:
+    """Who wrote an answer, in words: "Suggested from 3 similar resolved sessions"."""
+    if n_similar == 1:
+        similar = "1 similar resolved session"
+    else:
+        similar = f"{n_similar} similar resolved sessions"
+    if generated_by == OFFLINE:
+        if not n_similar:
+            return "No resolved session looks like this one yet"
+        return f"Suggested from {similar}"
+    if not n_similar:
+        return f"Written by the model {generated_by}; no resolved session looks like this one yet"
+    return f"Written by the model {generated_by} from {similar}"

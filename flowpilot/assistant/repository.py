@@ -13,6 +13,7 @@ from flowpilot.assistant.retrieval import ResolvedDoc
 from flowpilot.kernel.identity import SENIOR_ROLES
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
 from flowpilot.models import AiSession, Handoff, Step, User
+from flowpilot.models.ai_sessions import StepKind
 
 
 async def resolved_corpus(
@@ -118,3 +119,20 @@ async def user_names(
         select_scoped(User, tenant).with_only_columns(User.id, User.name).where(User.id.in_(wanted))
     )
     return {uid: name for uid, name in (await session.execute(stmt)).all()}
+
+
+async def assistant_step(
+    session: AsyncSession, tenant: Tenant, *, session_id: str, content: str
+) -> Step | None:
+    """The session's assistant step with exactly this content, if one was kept already."""
+    stmt = (
+        select_scoped(Step, tenant)
+        .where(
+            Step.session_id == session_id,
+            Step.kind == StepKind.ASSISTANT,
+            Step.content == content,
+        )
+        .order_by(Step.created_at, Step.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

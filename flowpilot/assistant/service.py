@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
@@ -12,27 +15,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.assistant import repository as repo
-from flowpilot.assistant.offline import OfflineProvider
+from flowpilot.assistant.offline import OfflineProvider, band_words
 from flowpilot.assistant.openai_compat import OpenAICompatProvider
-from flowpilot.assistant.provider import Provider, SessionContext, StepView
-from flowpilot.assistant.retrieval import MAX_CORPUS, Hit, Index, IndexCache
-from flowpilot.kernel.errors import Conflict, Forbidden
+from flowpilot.assistant.provider import Pause, Provider, SessionContext, StepView
+from flowpilot.assistant.retrieval import MAX_CORPUS, SILENCE_BELOW, Hit, Index, IndexCache, Query
+from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.settings import Settings
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Handoff, Step
+from flowpilot.models.ai_sessions import SessionStatus, StepKind
 
 SIMILAR_IN_ANSWERS = 3
 SIMILAR_FOR_SENIORS = 10
+# Cached handoff summaries older than this were made before the relevance threshold: remade.
+SUMMARY_VERSION = 2
 
 
-def _query_text(ai_session: AiSession, steps: list[StepView], *extra: str | None) -> str:
-    parts = [ai_session.title, ai_session.problem]
-    parts += [ai_session.customer or "", ai_session.asset or ""]
-    parts += [str(v) for v in (ai_session.environment or {}).values()]
-    parts += [s.content for s in steps if s.kind != "assistant"]
-    parts += [e for e in extra if e]
-    return "\n".join(parts)
+def session_query(
+    ai_session: AiSession,
+    steps: list[StepView],
+    *,
+    question: str | None = None,
+    reason: str | None = None,
+) -> Query:
+    """What retrieval looks for: the session by field (its customer's name is no evidence)."""
+    return Query.of(
+        {
+            "title": ai_session.title,
+            "problem": ai_session.problem,
+            "asset": ai_session.asset,
+            "question": question,
+            "reason": reason,
+            "steps": "\n".join(s.content for s in steps if s.kind != StepKind.ASSISTANT),
+            "environment": "\n".join(str(v) for v in (ai_session.environment or {}).values()),
+        }
+    )
 
 
 # Indexes are derived, read-only data keyed by a fingerprint read from the database on every
@@ -55,18 +73,22 @@ async def find_similar(
     session: AsyncSession,
     *,
     tenant: Tenant,
-    query: str,
+    query: Query | str,
     exclude_session_id: str | None = None,
     limit: int = SIMILAR_IN_ANSWERS,
+    min_relevance: float = SILENCE_BELOW,
 ) -> list[Hit]:
-    """The account's resolved sessions most similar to ``query`` (never another account's)."""
+    """The account's resolved sessions that look like ``query`` (never another account's).
+
+    Only those at or above the silence threshold: an empty list means "nothing looks like it".
+    """
     index = await _account_index(session, tenant)
     exclude = [exclude_session_id] if exclude_session_id else []
-    hits = index.search(query, limit=limit, exclude=exclude)
+    hits = index.search(query, limit=limit, exclude=exclude, min_relevance=min_relevance)
     # Resolver names are read now, not when the index was built (people get renamed).
     names = await repo.user_names(session, tenant, (h.doc.resolved_by_id or "" for h in hits))
     return [
-        Hit(replace(h.doc, resolved_by_name=names.get(h.doc.resolved_by_id or "")), h.score)
+        replace(h, doc=replace(h.doc, resolved_by_name=names.get(h.doc.resolved_by_id or "")))
         for h in hits
     ]
 
@@ -89,7 +111,7 @@ async def load_context(
     similar = await find_similar(
         session,
         tenant=tenant,
-        query=_query_text(ai_session, steps, question, reason),
+        query=session_query(ai_session, steps, question=question, reason=reason),
         exclude_session_id=ai_session.id,
         limit=similar_limit,
     )
@@ -130,13 +152,46 @@ async def writeup_context(
     return await load_context(session, tenant=actor, ai_session=ai_session)
 
 
-async def record_answer(
-    session: AsyncSession, *, tenant: Tenant, session_id: str, content: str, now: datetime
-) -> Step:
-    """Save a finished answer as an ``assistant`` step (no human author)."""
-    return await sessions_service.add_assistant_step(
-        session, tenant=tenant, session_id=session_id, content=content, now=now
+def answer_token(secret: str, *, account_id: str, session_id: str, answer: str) -> str:
+    """A signature binding an answer to the session it was given in, so only the assistant's
+    own words can be kept as an assistant step."""
+    digest = hashlib.sha256(answer.strip().encode()).hexdigest()
+    message = f"assistant-answer\n{account_id}\n{session_id}\n{digest}".encode()
+    mac = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+async def keep_answer(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    session_id: str,
+    answer: str,
+    token: str,
+    secret: str,
+    now: datetime,
+) -> tuple[Step, bool]:
+    """Add an answer the assistant gave in this session as an ``assistant`` step with no
+    human author (never anyone's first action). Who may add steps may keep one; keeping the
+    same answer again returns the step already kept. Returns ``(step, created)``."""
+    ai_session = await sessions_service.get_session(session, actor=actor, session_id=session_id)
+    if actor.id != ai_session.assignee_id and not actor.is_admin:
+        raise Forbidden("only the session's current assignee or an admin may add steps")
+    if ai_session.status != SessionStatus.OPEN:
+        raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
+    expected = answer_token(
+        secret, account_id=actor.account_id, session_id=session_id, answer=answer
     )
+    if not hmac.compare_digest(expected, token):
+        raise Invalid("token", "does not match this answer in this session; ask again")
+    content = answer.strip()
+    existing = await repo.assistant_step(session, actor, session_id=session_id, content=content)
+    if existing is not None:
+        return existing, False
+    step = await sessions_service.add_assistant_step(
+        session, tenant=actor, session_id=session_id, content=content, now=now
+    )
+    return step, True
 
 
 async def readable_handoff(session: AsyncSession, *, actor: Actor, handoff_id: str) -> Handoff:
@@ -148,8 +203,11 @@ async def readable_handoff(session: AsyncSession, *, actor: Actor, handoff_id: s
 
 
 def cached_summary(handoff: Handoff) -> dict[str, Any] | None:
-    """The handoff's stored summary, if one was generated (never generates)."""
-    return dict(handoff.summary) if handoff.summary else None
+    """The handoff's stored summary, if one was generated by these rules (never generates)."""
+    summary = handoff.summary
+    if not summary or summary.get("version") != SUMMARY_VERSION:
+        return None
+    return dict(summary)
 
 
 async def summary_context(
@@ -172,7 +230,7 @@ async def store_summary(
 ) -> dict[str, Any]:
     """Cache a freshly generated summary on the handoff row."""
     handoff = await repo.get_handoff(session, tenant, handoff_id)
-    summary = {**summary, "generated_at": now.isoformat()}
+    summary = {**summary, "generated_at": now.isoformat(), "version": SUMMARY_VERSION}
     await repo.save_summary(session, handoff, summary, now)
     return summary
 
@@ -230,19 +288,22 @@ async def suggested_seniors(
 
 
 def suggestion_lines(summary: dict[str, Any]) -> list[str]:
-    """The summary's next steps, one line each, naming the cited session and who resolved it."""
+    """The summary's next steps, one line each: the fix, the session it comes from, who
+    resolved it, and why it matches (the shared model, error text and symptom)."""
     lines = []
     for item in (summary.get("next_steps") or {}).get("items") or []:
         src = item.get("source") or {}
         by = f", resolved by {src['resolved_by_name']}" if src.get("resolved_by_name") else ""
-        lines.append(f"{item['suggestion']} (from “{src.get('title')}”, {src.get('url')}{by})")
+        why = f"; {band_words(src['band'])} on {src['why_text']}" if src.get("why_text") else ""
+        lines.append(f"{item['suggestion']} (from “{src.get('title')}”, {src.get('url')}{by}{why})")
     return lines
 
 
-def build_provider(settings: Settings) -> Provider:
+def build_provider(settings: Settings, *, pause: Pause = asyncio.sleep) -> Provider:
     """The configured provider: the OpenAI-compatible model when a base URL is set, else offline.
 
     Built once per process (the runtime's context) and handed to requests as ``ProviderDep``.
+    The offline provider pauses ``assistant_pace_seconds`` between the lines it streams.
     """
     if settings.llm_base_url:
         return OpenAICompatProvider(
@@ -251,4 +312,4 @@ def build_provider(settings: Settings) -> Provider:
             model=settings.llm_model,
             timeout_seconds=settings.llm_timeout_seconds,
         )
-    return OfflineProvider()
+    return OfflineProvider(pace_seconds=settings.assistant_pace_seconds, pause=pause)

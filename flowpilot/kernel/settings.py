@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     llm_api_key: str | None = _s(None, "bearer key for that server")
     llm_model: str = _s("gpt-4o-mini", "model name")
     llm_timeout_seconds: float = _s(30.0, "per-chunk read timeout for the model")
+    # A pause between the offline assistant's streamed lines, so a person sees an answer arrive.
+    assistant_pace_seconds: float = _s(
+        0.04, "pause between the lines the offline assistant streams (0: all at once)", ge=0, le=1
+    )
 
     # Limits
     max_body_bytes: int = _s(1_048_576, "request bodies above this answer 413")

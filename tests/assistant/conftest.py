@@ -100,6 +100,12 @@ async def corpus(client, db, factory, clock) -> Corpus:  # type: ignore[no-untyp
     return Corpus(a, b, ids, open_similar, other)
 
 
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    """The offline assistant streams its lines without pausing here (tests never sleep)."""
+    return settings.model_copy(update={"assistant_pace_seconds": 0.0})
+
+
 @pytest.fixture(scope="session")
 def llm_server():  # type: ignore[no-untyped-def]
     """A real OpenAI-compatible server on a free loopback port (one per test worker)."""

@@ -45,3 +45,27 @@ async def test_cookie_requests_need_csrf(client, factory) -> None:  # type: igno
         assert ok.status_code == 200
     finally:
         client.cookies.clear()
+
+
+async def test_keeping_an_answer_matrix(client, factory) -> None:  # type: ignore[no-untyped-def]
+    from tests.assistant.test_endpoints import split_answer
+
+    a = await factory.team()
+    b = await factory.team()
+    other_tech = await factory.user(a["tech"].account_id, role="technician")
+    s = await open_session(client, a["tech"])
+    asked = await client.post(f"/api/v1/sessions/{s['id']}/assistant", headers=a["eng"].headers)
+    answer, token = split_answer(asked.text)
+    url = f"/api/v1/sessions/{s['id']}/assistant/keep"
+    body = {"answer": answer, "token": token}
+    assert (await client.post(url, json=body)).status_code == 401
+    for outsider in b.values():
+        assert (await client.post(url, json=body, headers=outsider.headers)).status_code == 404
+    for refused in (other_tech, a["eng"], a["eng2"]):  # not the assignee
+        assert (await client.post(url, json=body, headers=refused.headers)).status_code == 403
+    assert (await client.post(url, json=body, headers=a["admin"].headers)).status_code == 201
+    assert (await client.post(url, json=body, headers=a["tech"].headers)).status_code == 200
+    missing = await client.post(
+        "/api/v1/sessions/nope/assistant/keep", json=body, headers=a["admin"].headers
+    )
+    assert missing.status_code == 404

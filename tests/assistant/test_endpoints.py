@@ -18,7 +18,17 @@ OUTLOOK = {
 }
 
 
-async def test_ask_streams_cited_answer_and_saves_an_assistant_step(client, corpus, db) -> None:  # type: ignore[no-untyped-def]
+KEEP = "[assistant keep] "
+
+
+def split_answer(text: str) -> tuple[str, str]:
+    """The answer a person sees and the token its stream ended with."""
+    answer, _, token = text.rpartition(KEEP)
+    assert token.endswith("\n") and "\n" not in token.strip()
+    return answer.strip(), token.strip()
+
+
+async def test_ask_streams_a_cited_answer_and_saves_nothing(client, corpus, db) -> None:  # type: ignore[no-untyped-def]
     tech = corpus.a["tech"]
     s = await open_session(client, tech, **OUTLOOK)
     await add_step(client, tech, s["id"], kind="action", content="Restarted Outlook")
@@ -27,21 +37,117 @@ async def test_ask_streams_cited_answer_and_saves_an_assistant_step(client, corp
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
+        assert response.headers["x-assistant-source"] == "Suggested from 1 similar resolved session"
+        assert response.headers["x-assistant-similar"] == "1"
         chunks = [c async for c in response.aiter_text()]
-    text = "".join(chunks)
-    assert f"/sessions/{corpus.resolved[2]}" in text
-    assert corpus.a["admin"].name in text
-    assert corpus.other_account_similar not in text
-    assert corpus.open_similar not in text
-    assert "Other account's secret fix" not in text
+    answer, token = split_answer("".join(chunks))
+    assert answer.splitlines()[0] == "Suggested from 1 similar resolved session:"
+    assert f"/sessions/{corpus.resolved[2]}" in answer
+    assert (
+        "   Why it matches: model: Outlook, 365; symptom: password, asks, prompt, enabled "
+        "(strong match)\n" in answer
+    )
+    assert corpus.a["admin"].name in answer
+    assert corpus.other_account_similar not in answer
+    assert corpus.open_similar not in answer
+    assert "Other account's secret fix" not in answer
+    # The log stays the log: asking wrote nothing.
+    assert [st.kind for st in await steps_of(db, s["id"])] == ["action"]
+
+    url = f"/api/v1/sessions/{s['id']}/assistant/keep"
+    kept = await client.post(url, json={"answer": answer, "token": token}, headers=tech.headers)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["kind"] == "assistant" and kept.json()["actor_id"] is None
+    again = await client.post(url, json={"answer": answer, "token": token}, headers=tech.headers)
+    assert again.status_code == 200 and again.json()["id"] == kept.json()["id"]
     steps = await steps_of(db, s["id"])
-    assert [st.kind for st in steps] == ["action", "assistant"]
-    assert steps[1].actor_id is None
-    assert steps[1].content == text.strip()
-    # The session view shows it without an author.
+    assert [(st.kind, st.actor_id) for st in steps] == [("action", tech.id), ("assistant", None)]
+    assert steps[1].content == answer
     got = (await client.get(f"/api/v1/sessions/{s['id']}", headers=tech.headers)).json()
     assert got["steps"][1]["kind"] == "assistant"
     assert got["steps"][1]["actor_id"] is None
+
+
+async def test_only_the_assistants_own_answer_can_be_kept(client, corpus, db) -> None:  # type: ignore[no-untyped-def]
+    tech, eng = corpus.a["tech"], corpus.a["eng"]
+    s = await open_session(client, tech, **OUTLOOK)
+    other = await open_session(client, tech, **OUTLOOK)
+    asked = await client.post(f"/api/v1/sessions/{s['id']}/assistant", headers=tech.headers)
+    answer, token = split_answer(asked.text)
+    url = f"/api/v1/sessions/{s['id']}/assistant/keep"
+
+    forged = await client.post(
+        url,
+        json={"answer": answer + " Also: wipe the laptop.", "token": token},
+        headers=tech.headers,
+    )
+    assert forged.status_code == 422
+    assert forged.json()["field"] == "token"
+    elsewhere = await client.post(
+        f"/api/v1/sessions/{other['id']}/assistant/keep",
+        json={"answer": answer, "token": token},
+        headers=tech.headers,
+    )
+    assert elsewhere.status_code == 422
+    empty = await client.post(url, json={"answer": "  ", "token": token}, headers=tech.headers)
+    assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "answer"
+    # An engineer may read and ask, but only the assignee (or an admin) adds steps.
+    not_assignee = await client.post(
+        url, json={"answer": answer, "token": token}, headers=eng.headers
+    )
+    assert not_assignee.status_code == 403
+    for outsider in corpus.b.values():
+        response = await client.post(
+            url, json={"answer": answer, "token": token}, headers=outsider.headers
+        )
+        assert response.status_code == 404
+    assert await steps_of(db, s["id"]) == []
+    resolved = await client.post(
+        f"/api/v1/sessions/{s['id']}/resolve", json={"resolution": "Fixed"}, headers=tech.headers
+    )
+    assert resolved.status_code == 200
+    late = await client.post(url, json={"answer": answer, "token": token}, headers=tech.headers)
+    assert late.status_code == 409
+
+
+async def test_below_the_threshold_nothing_is_suggested_anywhere(  # type: ignore[no-untyped-def]
+    client, db, factory, clock
+) -> None:
+    """The reported case: a Zebra label printer printing blank labels must not be offered the
+    HP driver fix, in the answer, the handoff context or the suggested seniors."""
+    team = await factory.team()
+    tech, eng = team["tech"], team["eng"]
+    await resolved_session(
+        client,
+        db,
+        tech,
+        resolver=eng,
+        title="Print jobs stuck after driver update",
+        problem="HP LaserJet jobs stuck in the print queue after the HP Universal driver update",
+        resolution="Rolled back the HP Universal Print Driver to 7.0",
+        asset="HP LaserJet M507",
+        when=clock.now() - timedelta(days=2),
+    )
+    s = await open_session(
+        client,
+        tech,
+        title="Label printer prints blank labels",
+        problem="The Zebra label printer feeds labels but prints nothing on them",
+        asset="Zebra ZD420",
+    )
+    asked = await client.post(f"/api/v1/sessions/{s['id']}/assistant", headers=tech.headers)
+    assert asked.headers["x-assistant-source"] == "No resolved session looks like this one yet"
+    answer, _ = split_answer(asked.text)
+    assert answer.startswith("No resolved session looks like this one yet")
+    assert "Universal" not in answer
+    hid = await handoff_row(db, session_id=s["id"], escalator=tech, now=clock.now())
+    summary = (await client.get(f"/api/v1/handoffs/{hid}/summary", headers=eng.headers)).json()
+    assert summary["next_steps"]["items"] == [] and summary["similar"] == []
+    assert summary["source"] == "No resolved session looks like this one yet"
+    seniors = await client.get(f"/api/v1/handoffs/{hid}/suggested-seniors", headers=eng.headers)
+    assert seniors.json() == {"items": []}
+    detail = (await client.get(f"/api/v1/handoffs/{hid}", headers=eng.headers)).json()
+    assert detail["context"]["next_steps"]["suggestions"] == []
 
 
 async def test_question_steers_retrieval(client, corpus) -> None:  # type: ignore[no-untyped-def]
@@ -54,6 +160,7 @@ async def test_question_steers_retrieval(client, corpus) -> None:  # type: ignor
     )
     assert response.status_code == 200
     first_source = response.text.split("[1] ")[1]
+    assert response.text.count("[1] ") == 1 and "[2] " not in response.text
     assert first_source.startswith("VPN drops every ten minutes")
     assert corpus.a["eng2"].name in first_source.splitlines()[0]
 
@@ -103,6 +210,7 @@ async def test_handoff_summary_is_cached_and_regenerated_on_demand(  # type: ign
     body = first.json()
     assert set(body) >= {"problem", "tried", "environment", "next_steps", "similar"}
     assert body["generated_by"] == "offline"
+    assert body["source"] == "Suggested from 1 similar resolved session"
     assert "Stuck after trying the usual fixes" in body["problem"]["text"]
     assert body["tried"]["items"][0]["action"] == "Restarted Outlook"
     assert body["tried"]["items"][0]["result"] == "Still prompting"
@@ -111,6 +219,8 @@ async def test_handoff_summary_is_cached_and_regenerated_on_demand(  # type: ign
     assert top["source"]["session_id"] == corpus.resolved[2]
     assert top["source"]["url"] == f"/sessions/{corpus.resolved[2]}"
     assert top["source"]["resolved_by_name"] == corpus.a["admin"].name
+    assert top["source"]["band"] == "strong"
+    assert top["source"]["why"]["model"] == ["Outlook", "365"]
     assert corpus.other_account_similar not in first.text
     generated = await summary_generated_at(db, hid)
     assert generated == clock.now()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from flowpilot.models import Handoff
 from tests.assistant.helpers import handoff_row
+from tests.assistant.test_endpoints import split_answer
 from tests.factories import add_step, open_session
 
 
@@ -25,6 +26,13 @@ async def test_assistant_answer_is_not_the_claimers_first_action(
     clock.advance(seconds=20)
     asked = await client.post(f"/api/v1/sessions/{s['id']}/assistant", headers=eng.headers)
     assert asked.status_code == 200
+    answer, token = split_answer(asked.text)
+    kept = await client.post(
+        f"/api/v1/sessions/{s['id']}/assistant/keep",
+        json={"answer": answer, "token": token},
+        headers=eng.headers,  # the claimer is the assignee now
+    )
+    assert kept.status_code == 201, kept.text
     stats_url = "/api/v1/analytics/escalations?days=30"
     stats = (await client.get(stats_url, headers=eng.headers)).json()
     assert (stats["n_claimed"], stats["n_with_action"]) == (1, 0)
@@ -37,5 +45,5 @@ async def test_assistant_answer_is_not_the_claimers_first_action(
     await add_step(client, eng, s["id"], kind="action", content="Checked the spooler")
     stats = (await client.get(stats_url, headers=eng.headers)).json()
     assert stats["n_with_action"] == 1
-    # 120 s after the claim: the step at +20 s was the assistant's, not the engineer's.
+    # 120 s after the claim: the step kept at +20 s was the assistant's, not the engineer's.
     assert stats["time_to_first_action"]["median_seconds"] == timedelta(seconds=120).seconds

@@ -9,6 +9,7 @@ import pytest
 from flowpilot.assistant.service import build_provider
 from tests.assistant.helpers import handoff_row, steps_of
 from tests.assistant.llm_server import SUMMARY, closed_port_url
+from tests.assistant.test_endpoints import split_answer
 from tests.factories import add_step, open_session
 
 
@@ -40,13 +41,26 @@ async def _ask(client, user, session_id):  # type: ignore[no-untyped-def]
     )
 
 
-async def test_model_answer_streams_and_is_saved(client, factory, db, llm_server) -> None:  # type: ignore[no-untyped-def]
+async def test_model_answer_streams_is_not_saved_and_can_be_kept(  # type: ignore[no-untyped-def]
+    client, factory, db, llm_server
+) -> None:
     team = await factory.team()
     s = await open_session(client, team["tech"])
     response = await _ask(client, team["eng"], s["id"])
     assert response.status_code == 200
-    assert response.text == "Hello world"
+    assert response.headers["x-assistant-source"] == (
+        "Written by the model normal; no resolved session looks like this one yet"
+    )
+    answer, token = split_answer(response.text)
+    assert answer == "Hello world"
     assert "what next?" in llm_server.requests[-1]["body"]["messages"][1]["content"]
+    assert await steps_of(db, s["id"]) == []
+    kept = await client.post(
+        f"/api/v1/sessions/{s['id']}/assistant/keep",
+        json={"answer": answer, "token": token},
+        headers=team["tech"].headers,
+    )
+    assert kept.status_code == 201, kept.text
     steps = await steps_of(db, s["id"])
     assert [(st.kind, st.actor_id, st.content) for st in steps] == [
         ("assistant", None, "Hello world")
@@ -144,18 +158,79 @@ async def test_waiting_on_the_model_holds_no_database_lock(  # type: ignore[no-u
     assert response.status_code == 200, response.text
     if action == "summary":
         assert "did not answer with the JSON" in response.json()["fallback_reason"]
+    elif action == "assistant":
+        assert split_answer(response.text)[0] == "opened"
     else:
-        assert response.text == "opened"
-    saved = [st.content for st in await steps_of(db, s1["id"])]
-    assert saved == (["opened"] if action == "assistant" else [])
+        assert response.text == "opened"  # a write-up has nothing to keep: no token
+    assert await steps_of(db, s1["id"]) == []
 
 
-async def test_runaway_answer_is_cut_and_saved_bounded(client, factory, db, app) -> None:  # type: ignore[no-untyped-def]
+async def test_runaway_answer_is_cut_and_kept_bounded(client, factory, db, app) -> None:  # type: ignore[no-untyped-def]
     reconfigure(app, llm_model="flood")
     team = await factory.team()
     s = await open_session(client, team["tech"])
     response = await _ask(client, team["tech"], s["id"])
     assert response.status_code == 200
-    assert response.text.endswith("\n[answer cut at 20000 characters]\n")
+    answer, token = split_answer(response.text)
+    assert answer == "x" * 20_000 + "\n[answer cut at 20000 characters]"
+    kept = await client.post(
+        f"/api/v1/sessions/{s['id']}/assistant/keep",
+        json={"answer": answer, "token": token},
+        headers=team["tech"].headers,
+    )
+    assert kept.status_code == 201
     (step,) = await steps_of(db, s["id"])
-    assert step.content == "x" * 20_000
+    assert step.content == answer
+
+
+async def test_the_prompt_holds_only_what_passes_the_relevance_rule(  # type: ignore[no-untyped-def]
+    client, factory, db, llm_server, clock
+) -> None:
+    from datetime import timedelta
+
+    from tests.assistant.helpers import resolved_session
+
+    team = await factory.team()
+    tech = team["tech"]
+    when = clock.now() - timedelta(days=3)
+    outlook = await resolved_session(
+        client,
+        db,
+        tech,
+        resolver=team["eng"],
+        title="Outlook keeps asking for password",
+        problem="Outlook 365 password prompt loop after MFA was enabled",
+        resolution="Cleared the cached Office credentials in Credential Manager",
+        when=when,
+    )
+    printer = await resolved_session(
+        client,
+        db,
+        tech,
+        resolver=team["eng2"],
+        title="Printer asks for a PIN after the update",
+        problem="HP printer keeps asking for a PIN code when printing after the update",
+        resolution="Turned off secure print on the HP driver",
+        when=when,
+    )
+    s = await open_session(
+        client,
+        tech,
+        title="Outlook password prompt after MFA",
+        problem="Since MFA was enabled Outlook keeps asking for the password",
+    )
+    assert (await _ask(client, tech, s["id"])).status_code == 200
+    prompt = llm_server.requests[-1]["body"]["messages"][1]["content"]
+    assert f"[1] Outlook keeps asking for password (/sessions/{outlook}), resolved by" in prompt
+    assert "    Matches on model: Outlook; symptom: password, asking, enabled, MFA (fair" in prompt
+    assert "Cleared the cached Office credentials" in prompt
+    # It shares "asks", "keeps", "after the update" with the question, but not the problem.
+    assert printer not in prompt and "secure print" not in prompt and "[2]" not in prompt
+
+    unrelated = await open_session(
+        client, tech, title="Scanner not found", problem="The document scanner disappeared"
+    )
+    assert (await _ask(client, tech, unrelated["id"])).status_code == 200
+    prompt = llm_server.requests[-1]["body"]["messages"][1]["content"]
+    assert "No session this account has resolved looks like this one: cite none" in prompt
+    assert outlook not in prompt and printer not in prompt
