@@ -54,8 +54,13 @@ async def test_model_answer_streams_and_errors_are_shown_on_the_page(
     ask = panel.get_by_role("button", name="Suggest next steps")
     await ask.click()
     await expect(page.locator("#assistant-answer")).to_have_text("Hello world")
-    await expect(page.locator("#timeline .timeline-item").last).to_contain_text("Hello world")
+    await expect(page.locator("#assistant-source")).to_contain_text(
+        "Written by the model normal; no resolved session looks like this one yet"
+    )
     assert llm.requests[-1]["authorization"] == "Bearer k-e2e"
+    await expect(page.locator("#timeline .timeline-item")).to_have_count(0)
+    await panel.get_by_role("button", name="Add to the session").click()
+    await expect(page.locator("#timeline .timeline-item").last).to_contain_text("Hello world")
 
     # The model refuses the request: a clear error, and nothing saved.
     await panel.get_by_label("Ask about this session").fill("[[http401]]")
@@ -70,6 +75,7 @@ async def test_model_answer_streams_and_errors_are_shown_on_the_page(
     await expect(error).to_contain_text("stopped responding")
     await expect(error).to_contain_text("Nothing was saved")
     await expect(page.locator("#assistant-answer")).to_have_text("partial")
+    await expect(panel.get_by_role("button", name="Add to the session")).to_be_hidden()
 
     await page.reload()
     await expect(page.locator("#timeline .timeline-item")).to_have_count(1)
