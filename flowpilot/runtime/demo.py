@@ -1,7 +1,14 @@
-"""The demo account: users of every role and a few AI sessions (``flowpilot demo``)."""
+"""The demo account: users of every role and a few AI sessions (``flowpilot demo``).
+
+Besides the open sessions (one escalated) it holds resolved sessions from the last two weeks,
+most of them handed to and resolved by the engineers, so that on first run the assistant has
+something to draw on: the escalated printer shows suggestions and suggested seniors.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +26,112 @@ DEMO_DOMAIN = "demo.flowpilot.test"
 
 def _actor(user: User) -> Actor:
     return Actor(user.id, user.account_id, user.role, user.email, user.name, "", "", "cli")
+
+
+@dataclass(frozen=True)
+class Past:
+    """A resolved session: opened by the technician, handed to ``resolver`` (a key of the
+    demo's people) who took the last steps and resolved it ``days_ago``."""
+
+    title: str
+    problem: str
+    customer: str
+    asset: str
+    environment: dict[str, str]
+    tech_steps: tuple[tuple[str, str], ...]
+    resolver: str
+    resolver_steps: tuple[tuple[str, str], ...]
+    resolution: str
+    days_ago: int
+
+
+HISTORY = (
+    Past(
+        "LaserJet offline after the firmware push",
+        "HP LaserJet shows offline on every PC since the firmware update last night; it pings "
+        "and its web page loads.",
+        "Harbor Bakery",
+        "HP LaserJet M507 #HB-01",
+        {"os": "Windows 11 23H2", "firmware": "2506.1"},
+        (
+            ("action", "Power-cycled the printer and reseated the network cable."),
+            ("result", "Printer has its IP and prints a configuration page; queue still offline."),
+        ),
+        "erin",
+        (
+            ("action", "Unticked 'SNMP Status Enabled' on the printer's Standard TCP/IP port."),
+            ("result", "Queue shows Ready at once; test page printed from two PCs."),
+        ),
+        "The new firmware answers SNMP differently, so Windows marked the printer offline: "
+        "disabled 'SNMP Status Enabled' on the Standard TCP/IP port of the queue.",
+        12,
+    ),
+    Past(
+        "Printer offline for all users after firmware update",
+        "After the HP firmware update the LaserJet on floor 2 is offline for everybody, although "
+        "the network and the printer's IP are fine.",
+        "Acme Dental",
+        "HP LaserJet M507 #F2-04",
+        {"os": "Windows 11 23H2", "network": "VLAN 30", "firmware": "2506.1"},
+        (("action", "Restarted the Print Spooler service."), ("result", "Still offline.")),
+        "sam",
+        (
+            ("action", "Turned off SNMP status on the print server's port for the printer."),
+            ("result", "Printer online; the three waiting jobs printed."),
+        ),
+        "Firmware 2506.1 breaks the SNMP status check: turned off 'SNMP Status Enabled' on the "
+        "printer port on the print server; all users print again.",
+        5,
+    ),
+    Past(
+        "VPN drops every ten minutes for home workers",
+        "FortiClient VPN disconnects about every ten minutes for staff working from home.",
+        "Northwind Legal",
+        "FortiGate 60F",
+        {"vpn": "FortiClient 7.2"},
+        (("action", "Checked the FortiGate event log."), ("result", "Tunnel down on DPD timeout.")),
+        "sam",
+        (
+            ("action", "Set the MTU on the FortiClient adapter to 1400 and disabled DTLS."),
+            ("result", "No drops over a full day."),
+        ),
+        "Lowered the VPN adapter MTU to 1400 and disabled DTLS on the SSL VPN portal: home "
+        "routers were fragmenting the tunnel.",
+        9,
+    ),
+    Past(
+        "Outlook keeps asking for the password",
+        "Since MFA was enabled Outlook 365 shows a password prompt loop; webmail works.",
+        "Acme Dental",
+        "Outlook 365",
+        {"os": "Windows 11 23H2"},
+        (("action", "Restarted Outlook."), ("result", "Still prompting.")),
+        "erin",
+        (
+            ("action", "Cleared the Office entries in Windows Credential Manager."),
+            ("result", "Outlook signed in with MFA, no more prompts."),
+        ),
+        "Removed the cached Office credentials in Windows Credential Manager and signed in "
+        "again with modern authentication.",
+        3,
+    ),
+    Past(
+        "Receipt printer offline at till 2",
+        "The Epson receipt printer at till 2 shows offline in the POS; sales work, no receipts.",
+        "Harbor Bakery",
+        "Epson TM-T88VI",
+        {},
+        (
+            ("action", "Printed the status sheet: the printer took a new IP address."),
+            ("action", "Reserved the address in the router and updated the POS printer."),
+            ("result", "Receipts print again."),
+        ),
+        "tom",
+        (),
+        "Reserved the receipt printer's IP address in DHCP and updated it in the POS settings.",
+        7,
+    ),
+)
 
 
 async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
@@ -45,7 +158,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         password=DEMO_PASSWORD,
         now=now,
     )
-    await accounts.create_user(
+    erin = await accounts.create_user(
         session,
         tenant=ref,
         email=f"engineer@{DEMO_DOMAIN}",
@@ -54,7 +167,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         password=DEMO_PASSWORD,
         now=now,
     )
-    await accounts.create_user(
+    sam = await accounts.create_user(
         session,
         tenant=ref,
         email=f"senior@{DEMO_DOMAIN}",
@@ -64,6 +177,9 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
         now=now,
     )
     actor = _actor(tech)
+    people = {"tom": actor, "erin": _actor(erin), "sam": _actor(sam)}
+    for past in HISTORY:
+        await _resolved(session, past, people, now=now)
     examples = [
         (
             "Printer offline after firmware update",
@@ -141,3 +257,41 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
             bus=None,
         )
     return account.id
+
+
+async def _resolved(
+    session: AsyncSession, past: Past, people: dict[str, Actor], *, now: datetime
+) -> None:
+    """Open ``past`` as the technician, hand it to its resolver, resolve it (back-dated)."""
+    tech, resolver = people["tom"], people[past.resolver]
+    at = now - timedelta(days=past.days_ago, hours=3)
+    ai_session = await sessions.open_session(
+        session,
+        actor=tech,
+        title=past.title,
+        problem=past.problem,
+        customer=past.customer,
+        asset=past.asset,
+        environment=dict(past.environment),
+        now=at,
+    )
+    for kind, content in past.tech_steps:
+        at += timedelta(minutes=6)
+        await sessions.add_step(
+            session, actor=tech, session_id=ai_session.id, kind=kind, content=content, now=at
+        )
+    if resolver is not tech:
+        at += timedelta(minutes=10)
+        await sessions.assign(session, ai_session=ai_session, assignee_id=resolver.id, now=at)
+    for kind, content in past.resolver_steps:
+        at += timedelta(minutes=8)
+        await sessions.add_step(
+            session, actor=resolver, session_id=ai_session.id, kind=kind, content=content, now=at
+        )
+    await sessions.resolve_session(
+        session,
+        actor=resolver,
+        session_id=ai_session.id,
+        resolution=past.resolution,
+        now=at + timedelta(minutes=5),
+    )
