@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.kernel.clock import FrozenClock
@@ -55,6 +55,22 @@ async def _scratch_database(tmp_path: Path, name: str) -> AsyncIterator[str]:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+
+
+async def _insert_as_of(conn: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert ``rows`` into an older schema: only the columns its tables had then."""
+
+    def columns(sync_conn: Any) -> dict[str, set[str]]:
+        inspector = inspect(sync_conn)
+        return {name: {c["name"] for c in inspector.get_columns(name)} for name in rows}
+
+    present = await conn.run_sync(columns)
+    for name, table_rows in rows.items():
+        then = [c for c in Base.metadata.tables[name].columns if c.name in present[name]]
+        old_table = table(name, *(column(c.name, c.type) for c in then))
+        old = [{c.name: r[c.name] for c in then} for r in table_rows]
+        if old:
+            await conn.execute(insert(old_table), old)
 
 
 # Rows an account had before revision 0002, in foreign-key order.
@@ -115,8 +131,7 @@ async def test_first_action_backfill_matches_the_write_path(
         engine = make_engine(url)
         try:
             async with engine.begin() as conn:
-                for name in _OLD_TABLES:
-                    await conn.execute(insert(Base.metadata.tables[name]), rows[name])
+                await _insert_as_of(conn, rows)
             await asyncio.to_thread(upgrade, url)
             async with engine.connect() as conn:
                 result = await conn.execute(select(Handoff.id, Handoff.first_action_at))
@@ -124,3 +139,51 @@ async def test_first_action_backfill_matches_the_write_path(
         finally:
             await engine.dispose()
     assert backfilled == written
+
+
+async def test_claim_target_backfill_matches_the_write_path(
+    tmp_path: Path,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """Migration 0004 gives existing handoffs the due time and breach the write path would
+    have given them (default targets), and marks the still-open overdue ones as breached."""
+    team = await factory.team()
+    tl = Timeline(factory, team["tech"], clock.now() - timedelta(days=3))
+    tl.escalation(created=0, claimed=60, claimer=team["eng"])  # in time (normal: 60 min)
+    tl.escalation(created=10_000, claimed=10_000 + 3601, claimer=team["eng"])  # late
+    tl.escalation(created=20_000, claimed=20_000 + 3600, claimer=team["eng"])  # at the due time
+    tl.escalation(created=30_000, status="cancelled")
+    tl.escalation(created=40_000)  # still open, long overdue
+    await tl.save()
+    tables = (*_OLD_TABLES, "events")
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with db() as session:
+        for name in tables:
+            result = await session.execute(select(Base.metadata.tables[name]))
+            rows[name] = [dict(r) for r in result.mappings()]
+    written = {r["id"]: r for r in rows["handoffs"]}
+    late = [r for r in written.values() if r["breached_at"] is not None]
+    assert len(late) == 2, "the write path marks the late and the on-the-dot claim"
+
+    async with _scratch_database(tmp_path, "targets") as url:
+        await asyncio.to_thread(upgrade, url, "0003_row_level_security")
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await _insert_as_of(conn, rows)
+            await asyncio.to_thread(upgrade, url)
+            async with engine.connect() as conn:
+                result = await conn.execute(select(Handoff))
+                migrated = {r.id: r for r in result}
+        finally:
+            await engine.dispose()
+    for handoff_id, before in written.items():
+        after = migrated[handoff_id]
+        assert after.claim_due_at == before["claim_due_at"]
+        assert after.triage_rank == before["triage_rank"] == 2
+        if before["status"] == "open":
+            assert before["breached_at"] is None and after.breached_at is not None
+        else:
+            assert after.breached_at == before["breached_at"], before["status"]

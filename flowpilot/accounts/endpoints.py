@@ -54,6 +54,9 @@ async def update_my_preferences(
         user_id=actor.id,
         notify_email=body.notify_email,
         notify_min_urgency=body.notify_min_urgency,
+        alert_desktop=body.alert_desktop,
+        alert_min_urgency=body.alert_min_urgency,
+        alert_sound=body.alert_sound,
     )
     return UserOut.model_validate(user)
 

@@ -25,6 +25,10 @@ class UserUpdate(StrictInput):
 class PreferencesUpdate(StrictInput):
     notify_email: StrictBool | None = None
     notify_min_urgency: Urgency | None = None
+    # The queue page's attention features (desktop notification, sound).
+    alert_desktop: StrictBool | None = None
+    alert_min_urgency: Urgency | None = None
+    alert_sound: StrictBool | None = None
 
 
 class UserList(Output):

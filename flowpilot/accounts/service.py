@@ -14,6 +14,7 @@ from flowpilot.kernel.identity import ROLES, SENIOR_ROLES, AccountRef, Actor, Ro
 from flowpilot.kernel.schemas import check_email
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import Account, User
+from flowpilot.models.handoffs import DEFAULT_CLAIM_TARGET_MINUTES, TRIAGE_RANK
 
 
 async def create_account(
@@ -124,18 +125,42 @@ async def update_preferences(
     user_id: str,
     notify_email: bool | None,
     notify_min_urgency: str | None,
+    alert_desktop: bool | None = None,
+    alert_min_urgency: str | None = None,
+    alert_sound: bool | None = None,
 ) -> User:
+    """Change the user's own notification and in-browser alert preferences (given ones only)."""
     user = await repo.get_user(session, actor, user_id)
-    if notify_email is not None:
-        user.notify_email = notify_email
-    if notify_min_urgency is not None:
-        user.notify_min_urgency = notify_min_urgency
+    changes = {
+        "notify_email": notify_email,
+        "notify_min_urgency": notify_min_urgency,
+        "alert_desktop": alert_desktop,
+        "alert_min_urgency": alert_min_urgency,
+        "alert_sound": alert_sound,
+    }
+    for name, value in changes.items():
+        if value is not None:
+            setattr(user, name, value)
     await session.flush()
     return user
 
 
 async def get_account(session: AsyncSession, *, actor: Tenant) -> Account:
     return await repo.get_account(session, actor)
+
+
+def claim_targets(account: Account) -> dict[str, int]:
+    """Minutes to claim per urgency, most urgent first; the defaults where none is set."""
+    stored = account.claim_target_minutes or {}
+    return {
+        u: int(stored.get(u, DEFAULT_CLAIM_TARGET_MINUTES[u]))
+        for u in sorted(TRIAGE_RANK, key=TRIAGE_RANK.__getitem__)
+    }
+
+
+async def claim_target_minutes(session: AsyncSession, *, tenant: Tenant, urgency: str) -> int:
+    """The account's claim target for an escalation of ``urgency``."""
+    return claim_targets(await repo.get_account(session, tenant))[urgency]
 
 
 async def seniors(session: AsyncSession, *, tenant: Tenant) -> Sequence[User]:

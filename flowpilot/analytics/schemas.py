@@ -22,6 +22,18 @@ class DurationStats(BaseModel):
     p90_seconds: float | None
 
 
+class TargetCount(BaseModel):
+    """Escalations whose claim was due, how many were claimed in time, and the percentage."""
+
+    n_due: int
+    n_met: int
+    pct: float | None
+
+
+class ClaimTargetMet(TargetCount):
+    by_urgency: dict[str, TargetCount]
+
+
 class EscalationStats(BaseModel):
     days: int
     window_start: datetime
@@ -32,6 +44,8 @@ class EscalationStats(BaseModel):
     time_to_claim: DurationStats
     time_to_first_action: DurationStats
     metric_definition: str
+    # Claim targets per urgency (analytics/claim_targets.py).
+    claim_target_met: ClaimTargetMet
 
 
 Verdict = Literal["insufficient_data", "below_bar", "above_bar"]

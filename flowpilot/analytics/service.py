@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.analytics import claim_targets
 from flowpilot.analytics import repository as repo
 from flowpilot.analytics.schemas import (
     MAX_BASELINE_SECONDS,
@@ -135,6 +136,7 @@ async def escalation_stats(
         metric_definition=METRIC_DEFINITION.format(
             days=days, end=now.strftime("%Y-%m-%d %H:%M UTC")
         ),
+        claim_target_met=await claim_targets.measure(session, tenant, since=since, until=now),
     )
 
 

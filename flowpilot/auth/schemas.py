@@ -18,6 +18,9 @@ class UserOut(Output):
     created_at: datetime
     notify_email: bool
     notify_min_urgency: str
+    alert_desktop: bool
+    alert_min_urgency: str
+    alert_sound: bool
 
 
 class LoginIn(StrictInput):

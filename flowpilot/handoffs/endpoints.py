@@ -8,11 +8,13 @@ from flowpilot.assistant.deps import ProviderDep
 from flowpilot.auth.deps import CurrentUser, SeniorUser
 from flowpilot.handoffs import service
 from flowpilot.handoffs.schemas import (
+    ClaimedBy,
     EscalateIn,
     HandoffDetail,
     HandoffOut,
     HandoffWithTimeline,
     QueuePage,
+    QueueSort,
     QueueStatus,
     ResolveIn,
     SessionHandoffs,
@@ -61,11 +63,23 @@ async def queue(
     actor: SeniorUser,
     session: SessionDep,
     status: QueueStatus = Query("open"),
+    sort: QueueSort = Query("newest", description="urgency: critical first, then oldest"),
+    urgency: str | None = Query(None, max_length=100, description="comma list: critical,high"),
+    claimed_by: ClaimedBy | None = Query(None, description="me: what the caller holds"),
+    q: str | None = Query(None, max_length=200, description="text in title/customer/asset/reason"),
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: str | None = Query(None, max_length=400),
 ) -> QueuePage:
     rows, next_cursor = await service.queue(
-        session, actor=actor, status=status, limit=limit, cursor=cursor
+        session,
+        actor=actor,
+        status=status,
+        sort=sort,
+        urgency=urgency,
+        claimed_by=claimed_by,
+        q=q,
+        limit=limit,
+        cursor=cursor,
     )
     return QueuePage(items=[service.to_out(r) for r in rows], next_cursor=next_cursor)
 

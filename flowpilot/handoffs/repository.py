@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, literal, null, or_, select, union_all, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from flowpilot.kernel.db.base import UTCDateTime
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, tenant_column, tenant_params
 from flowpilot.models import AiSession, Handoff, User
 from flowpilot.models.handoffs import LIVE_STATUSES, HandoffStatus
@@ -130,8 +142,20 @@ def _claim_update(h: Table) -> Any:
             claimed_by_id=bindparam("p_claimer_id"),
             claimed_at=bindparam("p_now"),
             updated_at=bindparam("p_now"),
+            # A claim after the due time records the breach the job had not noticed yet.
+            breached_at=case(
+                (
+                    and_(h.c.breached_at.is_(None), h.c.claim_due_at <= _now_param()),
+                    _now_param(),
+                ),
+                else_=h.c.breached_at,
+            ),
         )
     )
+
+
+def _now_param() -> Any:
+    return bindparam("p_now", type_=UTCDateTime())
 
 
 @cache
@@ -271,32 +295,12 @@ async def holder(session: AsyncSession, tenant: Tenant, handoff_id: str) -> Hold
     return (r[0], r[1], r[2]) if r is not None else None
 
 
-async def queue(
-    session: AsyncSession,
-    tenant: Tenant,
-    *,
-    statuses: Sequence[str] | None,
-    limit: int,
-    before: tuple[datetime, str] | None,
-) -> list[HandoffRow]:
-    """Newest first, keyset-paginated on (created_at, id); ``limit`` rows at most."""
-    stmt = _rows_stmt(tenant)
-    if statuses is not None:
-        if len(statuses) == 1:
-            stmt = stmt.where(Handoff.status == statuses[0])
-        else:
-            stmt = stmt.where(Handoff.status.in_(statuses))
-    if before is not None:
-        created_at, handoff_id = before
-        # The leading "<=" lets the (account_id, status, created_at) index bound the scan.
-        stmt = stmt.where(
-            Handoff.created_at <= created_at,
-            or_(
-                Handoff.created_at < created_at,
-                and_(Handoff.created_at == created_at, Handoff.id < handoff_id),
-            ),
-        )
-    stmt = stmt.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(limit)
+def list_stmt() -> Any:
+    """Handoffs with their display columns, for lists (unscoped: scope it, then narrow it)."""
+    return _base_stmt(False)
+
+
+async def list_rows(session: AsyncSession, stmt: Any) -> list[HandoffRow]:
     return [_row(r) for r in (await session.execute(stmt)).all()]
 
 
@@ -308,3 +312,41 @@ async def for_session(session: AsyncSession, tenant: Tenant, session_id: str) ->
         .order_by(Handoff.created_at.desc(), Handoff.id.desc())
     )
     return [_row(r) for r in (await session.execute(stmt)).all()]
+
+
+# The breach job (every account: the system path) ------------------------------------------
+# Written out literally, as the partial index ``ix_handoffs_breach_due`` says it, so PostgreSQL
+# can prove the index applies even with a generic prepared plan.
+_BREACH_PENDING = text("handoffs.status = 'open' AND handoffs.breached_at IS NULL")
+
+
+async def breach_candidates(session: AsyncSession, *, now: datetime, limit: int) -> list[str]:
+    """Open, not yet breached handoffs whose claim is due (any account), earliest due first."""
+    stmt = (
+        select(Handoff.id)
+        .where(_BREACH_PENDING, Handoff.claim_due_at <= now)
+        .order_by(Handoff.claim_due_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def mark_breached(session: AsyncSession, *, handoff_id: str, now: datetime) -> str | None:
+    """Stamp ``breached_at`` if the handoff is still open and due: its account for the winner.
+
+    A conditional UPDATE, so of two workers exactly one gets the row (PostgreSQL re-checks the
+    condition after waiting on the other's row lock).
+    """
+    result = await session.execute(
+        update(Handoff)
+        .where(
+            Handoff.id == handoff_id,
+            Handoff.status == HandoffStatus.OPEN,
+            Handoff.breached_at.is_(None),
+            Handoff.claim_due_at <= now,
+        )
+        .values(breached_at=now)
+        .returning(Handoff.account_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none()

@@ -11,6 +11,8 @@ from flowpilot.kernel.schemas import LongText, StrictInput
 from flowpilot.models.handoffs import Urgency
 
 QueueStatus = Literal["open", "claimed", "resolved", "cancelled", "live", "all"]
+QueueSort = Literal["newest", "oldest", "urgency"]
+ClaimedBy = Literal["me"]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
@@ -37,6 +39,10 @@ class HandoffOut(BaseModel):
     created_at: datetime
     claimed_at: datetime | None
     resolved_at: datetime | None
+    # created_at + the account's claim target for the urgency; breached_at: when it was
+    # recorded still open at or after claim_due_at (null: not breached).
+    claim_due_at: datetime | None
+    breached_at: datetime | None
     session_title: str
     customer: str | None
     asset: str | None

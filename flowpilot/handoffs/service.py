@@ -6,20 +6,20 @@ they commit (and are published) together or not at all.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.accounts import service as accounts_service
 from flowpilot.ai_sessions import service as ai_sessions_service
 from flowpilot.assistant import service as assistant_service
 from flowpilot.events import service as events_service
 from flowpilot.handoffs import context as context_mod
+from flowpilot.handoffs import queue as queue_mod
 from flowpilot.handoffs import repository as repo
 from flowpilot.handoffs.repository import HandoffRow
 from flowpilot.handoffs.schemas import HandoffContext, HandoffOut, TimelineEntry
@@ -29,17 +29,10 @@ from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession, Event, Handoff
 from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.models.events import EventType
-from flowpilot.models.handoffs import LIVE_STATUSES, HandoffStatus
+from flowpilot.models.handoffs import TRIAGE_RANK, HandoffStatus
 from flowpilot.notifications import service as notifications_service
 
-QUEUE_FILTERS: dict[str, tuple[str, ...] | None] = {
-    "open": ("open",),
-    "claimed": ("claimed",),
-    "resolved": ("resolved",),
-    "cancelled": ("cancelled",),
-    "live": LIVE_STATUSES,
-    "all": None,
-}
+QUEUE_FILTERS = queue_mod.QUEUE_FILTERS
 
 
 def to_out(row: HandoffRow) -> HandoffOut:
@@ -57,6 +50,8 @@ def to_out(row: HandoffRow) -> HandoffOut:
         created_at=h.created_at,
         claimed_at=h.claimed_at,
         resolved_at=h.resolved_at,
+        claim_due_at=h.claim_due_at,
+        breached_at=h.breached_at,
         session_title=row.session_title,
         customer=row.customer,
         asset=row.asset,
@@ -147,15 +142,18 @@ async def escalate(
     existing = await repo.live_for_session(session, actor, session_id)
     if existing is not None:
         raise _live_conflict(existing)
+    target = await accounts_service.claim_target_minutes(session, tenant=actor, urgency=urgency)
     handoff = Handoff(
         account_id=actor.account_id,
         session_id=session_id,
         status=HandoffStatus.OPEN,
         reason=reason,
         urgency=urgency,
+        triage_rank=TRIAGE_RANK[urgency],
         escalated_by_id=actor.id,
         created_at=now,
         updated_at=now,
+        claim_due_at=now + timedelta(minutes=target),
     )
     try:
         # A concurrent escalation can pass the read above; the partial unique index stops it.
@@ -286,6 +284,8 @@ async def cancel(
         )
     handoff.status = HandoffStatus.CANCELLED
     handoff.cancelled_at = now
+    if handoff.breached_at is None and handoff.claim_due_at and handoff.claim_due_at <= now:
+        handoff.breached_at = now  # withdrawn after the due time: the breach counts
     handoff.updated_at = now
     await session.flush()
     row = await _load_row(session, actor, handoff_id)
@@ -293,38 +293,41 @@ async def cancel(
     return row
 
 
-def encode_cursor(row: HandoffRow) -> str:
-    raw = f"{row.handoff.created_at.isoformat()}|{row.handoff.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, handoff_id = raw.partition("|")
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None or not handoff_id:
-            raise ValueError(cursor)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise Invalid("cursor", "not a cursor returned by this endpoint") from None
-    return when, handoff_id
-
-
 async def queue(
-    session: AsyncSession, *, actor: Actor, status: str, limit: int, cursor: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str,
+    limit: int,
+    cursor: str | None,
+    sort: str = "newest",
+    urgency: str | None = None,
+    claimed_by: str | None = None,
+    q: str | None = None,
 ) -> tuple[list[HandoffRow], str | None]:
-    """The account's escalation queue, newest first, one page plus the next page's cursor."""
+    """The account's escalation queue in ``sort`` order: one page and the next page's cursor.
+
+    ``urgency`` is a comma list; ``claimed_by`` is ``"me"``; ``q`` searches the session title,
+    customer, asset and the reason (see ``handoffs/queue.py`` for how a page stays bounded).
+    """
     _require_senior(actor, "see the queue of")
     if status not in QUEUE_FILTERS:
         raise Invalid("status", f"must be one of {', '.join(QUEUE_FILTERS)}")
-    before = decode_cursor(cursor) if cursor else None
-    rows = await repo.queue(
-        session, actor, statuses=QUEUE_FILTERS[status], limit=limit + 1, before=before
+    if sort not in queue_mod.SORTS:
+        raise Invalid("sort", f"must be one of {', '.join(queue_mod.SORTS)}")
+    if claimed_by not in (None, "me"):
+        raise Invalid("claimed_by", "must be me")
+    query = queue_mod.QueueQuery(
+        statuses=QUEUE_FILTERS[status],
+        sort=sort,
+        ranks=queue_mod.parse_urgencies(urgency),
+        claimed_by=actor.id if claimed_by == "me" else None,
+        q=queue_mod.parse_q(q),
+        limit=limit,
+        after=queue_mod.decode_cursor(cursor, sort) if cursor else None,
     )
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, encode_cursor(rows[-1])
-    return rows, None
+    rows, after = await queue_mod.fetch(session, actor, query)
+    return rows, queue_mod.encode_cursor(sort, after) if after else None
 
 
 def can_read(actor: Actor, handoff: Handoff) -> bool:

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     escalation_chain_interval_seconds: float = _s(
         15.0, "how often re-notify / admin alerts are checked"
     )
+    breach_check_interval_seconds: float = _s(
+        10.0, "how often open escalations are checked against their claim target"
+    )
 
     # Assistant: offline retrieval by default; any OpenAI-compatible server when set
     llm_base_url: str | None = _s(

@@ -31,6 +31,7 @@ STREAMED_TYPES = frozenset(
         EventType.HANDOFF_RELEASED,
         EventType.HANDOFF_RESOLVED,
         EventType.HANDOFF_CANCELLED,
+        EventType.HANDOFF_BREACHED,
     }
 )
 

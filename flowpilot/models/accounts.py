@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot.kernel.db.base import Base, UTCDateTime, new_id
+from flowpilot.kernel.db.base import Base, JSONType, UTCDateTime, new_id
 
 
 class Account(Base):
@@ -23,6 +23,8 @@ class Account(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     webhook_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Claim target minutes per urgency ({"critical": 5, ...}); missing keys or NULL: defaults.
+    claim_target_minutes: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
 
 
 class User(Base):
@@ -42,3 +44,10 @@ class User(Base):
     # Notification preferences: email on/off and the lowest urgency that emails.
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_min_urgency: Mapped[str] = mapped_column(String(20), default="low")
+    # In-browser attention on the queue page (opt-in): desktop notifications for new
+    # escalations at or above alert_min_urgency, and a short sound for high and critical.
+    alert_desktop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    alert_min_urgency: Mapped[str] = mapped_column(
+        String(20), default="high", server_default=text("'high'")
+    )
+    alert_sound: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

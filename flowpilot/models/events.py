@@ -22,6 +22,7 @@ class EventType(StrEnum):
     HANDOFF_CANCELLED = "handoff.cancelled"
     HANDOFF_RENOTIFIED = "handoff.renotified"
     HANDOFF_ADMIN_ALERTED = "handoff.admin_alerted"
+    HANDOFF_BREACHED = "handoff.breached"
 
 
 EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)

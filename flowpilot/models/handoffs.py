@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flowpilot.kernel.db.base import Base, JSONType, UTCDateTime, new_id
@@ -33,6 +33,17 @@ LIVE_STATUSES = (HandoffStatus.OPEN, HandoffStatus.CLAIMED)
 CLAIMED_STATUSES = (HandoffStatus.CLAIMED, HandoffStatus.RESOLVED)
 URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
 URGENCY_RANK: dict[str, int] = {u: i for i, u in enumerate(URGENCIES)}
+# The queue's "urgency first" order as a number that sorts ascending with the other keys
+# (critical 0 ... low 3), stored on the handoff so one index serves the sort.
+TRIAGE_RANK: dict[str, int] = {u: len(URGENCIES) - 1 - i for u, i in URGENCY_RANK.items()}
+URGENCY_BY_TRIAGE_RANK: dict[int, str] = {r: u for u, r in TRIAGE_RANK.items()}
+# Minutes to claim an escalation of each urgency, unless the account set its own.
+DEFAULT_CLAIM_TARGET_MINUTES: dict[str, int] = {
+    Urgency.CRITICAL: 5,
+    Urgency.HIGH: 15,
+    Urgency.NORMAL: 60,
+    Urgency.LOW: 240,
+}
 
 
 class Handoff(Base):
@@ -50,6 +61,32 @@ class Handoff(Base):
         Index("ix_handoffs_account_id_created_at", "account_id", "created_at"),
         Index("ix_handoffs_account_id_status_created_at", "account_id", "status", "created_at"),
         Index("ix_handoffs_account_id_claimed_at", "account_id", "claimed_at"),
+        # Triage: one ordered range per (status, urgency) for every queue sort, and the same
+        # under one claimer ("mine"); see handoffs/queue.py.
+        Index(
+            "ix_handoffs_triage",
+            "account_id",
+            "status",
+            "triage_rank",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_handoffs_claimer_triage",
+            "account_id",
+            "claimed_by_id",
+            "status",
+            "triage_rank",
+            "created_at",
+            "id",
+        ),
+        # The breach job: every account's open, not yet breached handoffs by due time.
+        Index(
+            "ix_handoffs_breach_due",
+            "claim_due_at",
+            sqlite_where=text("status = 'open' AND breached_at IS NULL"),
+            postgresql_where=text("status = 'open' AND breached_at IS NULL"),
+        ),
         # Writing a step stamps the first action on its session's handoffs: a seek by session.
         Index("ix_handoffs_session_id", "session_id"),
         # The escalation chain scans every account's still-open handoffs by age.
@@ -67,6 +104,8 @@ class Handoff(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     reason: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(String(20), default="normal")
+    # TRIAGE_RANK[urgency]: written with the urgency, never on its own.
+    triage_rank: Mapped[int] = mapped_column(SmallInteger, default=2, server_default=text("2"))
     escalated_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     claimed_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     resolved_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -79,6 +118,11 @@ class Handoff(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Claim target: created_at + the account's target for the urgency (fixed at escalation).
+    # breached_at: when FlowPilot recorded the handoff still open at or after claim_due_at
+    # (the breach job, or a claim/withdrawal that came after the due time).
+    claim_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Escalation chain bookkeeping (notifications): when re-notify / admin alert went out.
     renotified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     admin_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from flowpilot.accounts import service as accounts_service
 from flowpilot.auth.deps import AdminUser, CurrentUser
 from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 from flowpilot.models import Account
@@ -53,6 +54,7 @@ def _settings_out(account: Account, secret: str | None = None) -> AccountNotific
         webhook_url=account.webhook_url,
         webhook_enabled=account.webhook_enabled,
         webhook_secret_set=bool(account.webhook_secret),
+        claim_target_minutes=accounts_service.claim_targets(account),
         webhook_secret=secret,
     )
 

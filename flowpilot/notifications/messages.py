@@ -31,7 +31,12 @@ def build_notice(
     title = _one_line(payload.get("session_title") or "untitled session", 120)
     urgency = _one_line(payload.get("urgency") or "normal", 20)
     minutes = payload.get("minutes_open")
-    if event_type == EventType.HANDOFF_ADMIN_ALERTED:
+    if event_type == EventType.HANDOFF_BREACHED:
+        target = payload.get("claim_target_minutes")
+        within = f" within {target} min" if target else ""
+        subject = f"[FlowPilot] not claimed{within} ({urgency}): {title}"
+        headline = f"Claim target missed: nobody claimed this {urgency} escalation{within}"
+    elif event_type == EventType.HANDOFF_ADMIN_ALERTED:
         subject = f"[FlowPilot] unclaimed for {minutes} min: {title}"
         headline = f"Escalation unclaimed for {minutes} min: {title}"
     elif event_type == EventType.HANDOFF_RENOTIFIED:

@@ -22,7 +22,7 @@ class DeliveryOut(Output):
     next_attempt_at: datetime | None
     sent_at: datetime | None
     created_at: datetime
-    # Which notice: "created", "renotified" or "admin_alerted".
+    # Which notice: "created", "renotified", "admin_alerted" or "breached".
     kind: str
     event_id: int
 
@@ -46,11 +46,25 @@ WebhookUrl = Annotated[
 ]
 
 
+MAX_CLAIM_TARGET_MINUTES = 10080
+ClaimTargetMinutes = Annotated[int, Field(strict=True, ge=1, le=MAX_CLAIM_TARGET_MINUTES)]
+
+
+class ClaimTargetsUpdate(StrictInput):
+    """Minutes to claim, per urgency; the ones left out keep their value."""
+
+    critical: ClaimTargetMinutes | None = None
+    high: ClaimTargetMinutes | None = None
+    normal: ClaimTargetMinutes | None = None
+    low: ClaimTargetMinutes | None = None
+
+
 class AccountNotificationsUpdate(StrictInput):
     renotify_after_minutes: int | None = Field(default=None, ge=1, le=1440)
     admin_alert_after_minutes: int | None = Field(default=None, ge=1, le=10080)
     webhook_url: WebhookUrl = None
     webhook_enabled: bool | None = None
+    claim_target_minutes: ClaimTargetsUpdate | None = None
 
 
 class AccountNotificationsOut(Output):
@@ -59,6 +73,8 @@ class AccountNotificationsOut(Output):
     webhook_url: str | None
     webhook_enabled: bool
     webhook_secret_set: bool
+    # Minutes to claim per urgency: {"critical": 5, "high": 15, "normal": 60, "low": 240}.
+    claim_target_minutes: dict[str, int]
     # Only present in the answer that generated it: the secret is shown once.
     webhook_secret: str | None = None
 

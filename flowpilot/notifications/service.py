@@ -27,13 +27,14 @@ WEBHOOK_KEY = "webhook"
 # Which event types notify whom. The webhook (the team's channel) hears about new and
 # still-unclaimed escalations; the admin alert goes to the admins' own inboxes only.
 SENIOR_EVENTS = ("handoff.created", "handoff.renotified")
-ADMIN_EVENTS = ("handoff.admin_alerted",)
+ADMIN_EVENTS = ("handoff.admin_alerted", "handoff.breached")
 WEBHOOK_EVENTS = ("handoff.created", "handoff.renotified")
 NOTIFYING_EVENTS = SENIOR_EVENTS + ADMIN_EVENTS
 KIND_BY_EVENT = {
     "handoff.created": "created",
     "handoff.renotified": "renotified",
     "handoff.admin_alerted": "admin_alerted",
+    "handoff.breached": "breached",
 }
 
 
@@ -175,6 +176,7 @@ async def update_account_settings(
     ever leaves. Clearing the URL switches the webhook off.
     """
     account = await accounts_service.get_account(session, actor=actor)
+    targets = _claim_targets(account, changes)
     renotify = changes.get("renotify_after_minutes", account.renotify_after_minutes)
     admin_alert = changes.get("admin_alert_after_minutes", account.admin_alert_after_minutes)
     if renotify is None:
@@ -200,10 +202,26 @@ async def update_account_settings(
         account.webhook_secret = new_secret
     account.renotify_after_minutes = renotify
     account.admin_alert_after_minutes = admin_alert
+    account.claim_target_minutes = targets
     account.webhook_url = url
     account.webhook_enabled = bool(enabled)
     await session.flush()
     return account, new_secret
+
+
+def _claim_targets(account: Account, changes: dict[str, Any]) -> dict[str, int]:
+    """The account's claim targets with the given ones changed (each already 1-10080)."""
+    targets = accounts_service.claim_targets(account)
+    if "claim_target_minutes" not in changes:
+        return targets
+    given = changes["claim_target_minutes"]
+    if given is None:
+        raise Invalid("claim_target_minutes", "must not be null")
+    for urgency, minutes in given.items():
+        if minutes is None:
+            raise Invalid(f"claim_target_minutes.{urgency}", "must not be null")
+        targets[urgency] = minutes
+    return targets
 
 
 async def rotate_webhook_secret(session: AsyncSession, *, actor: Actor) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flowpilot.events.relay import relay_job
+from flowpilot.handoffs.breach import breach_job
 from flowpilot.kernel.context import Context
 from flowpilot.notifications.dispatcher import dispatcher_job, escalation_chain_job
 
@@ -20,6 +21,7 @@ JOBS: list[tuple[str, BackgroundJob]] = [
     ("event-relay", relay_job),
     ("delivery-dispatcher", dispatcher_job),
     ("escalation-chain", escalation_chain_job),
+    ("claim-target-breach", breach_job),
 ]
 
 

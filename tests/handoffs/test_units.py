@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flowpilot.handoffs import service
 from flowpilot.handoffs.context import is_open_question, next_steps
 from flowpilot.handoffs.schemas import PersonRef, TriedStep
 from flowpilot.kernel.errors import Invalid
@@ -51,12 +50,14 @@ def test_next_steps_takes_the_last_result() -> None:
 
 
 def test_cursor_round_trip_and_garbage() -> None:
-    from flowpilot.handoffs.repository import HandoffRow
-    from flowpilot.models import Handoff
+    from flowpilot.handoffs import queue
 
-    row = HandoffRow(Handoff(id="abc123", created_at=T), "t", None, None, None, None)
-    when, handoff_id = service.decode_cursor(service.encode_cursor(row))
-    assert (when, handoff_id) == (T, "abc123")
+    for sort in queue.SORTS:
+        key = (1, T, "abc123")
+        assert queue.decode_cursor(queue.encode_cursor(sort, key), sort) == key
     for bad in ("", "!!!", "bm90LWEtY3Vyc29y", "MjAyNi0wMS0wNVQwOTowMDowMA"):
         with pytest.raises(Invalid):
-            service.decode_cursor(bad)
+            queue.decode_cursor(bad, "newest")
+    # A cursor belongs to its sort order: the keys mean different positions in another.
+    with pytest.raises(Invalid, match="sort=urgency"):
+        queue.decode_cursor(queue.encode_cursor("urgency", (0, T, "x")), "newest")

@@ -73,6 +73,7 @@ async def test_account_notification_settings_admin_only_and_validated(
         "webhook_enabled": False,
         "webhook_secret_set": False,
         "webhook_secret": None,
+        "claim_target_minutes": {"critical": 5, "high": 15, "normal": 60, "low": 240},
     }
 
     async def field_of_422(body: dict[str, object]) -> str:
