@@ -30,16 +30,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, tuple_, union_all
+from sqlalchemy import and_, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.handoffs import repository as repo
 from flowpilot.handoffs.repository import HandoffRow
 from flowpilot.kernel.db.base import UTCDateTime
-from flowpilot.kernel.errors import Invalid
+from flowpilot.kernel.errors import Forbidden, Invalid
+from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.tenancy import Tenant, scoped
 from flowpilot.models import AiSession, Handoff
-from flowpilot.models.handoffs import HANDOFF_STATUSES, LIVE_STATUSES, TRIAGE_RANK, URGENCIES
+from flowpilot.models.handoffs import (
+    HANDOFF_STATUSES,
+    LIVE_STATUSES,
+    TRIAGE_RANK,
+    URGENCIES,
+    HandoffStatus,
+)
 
 QUEUE_FILTERS: dict[str, tuple[str, ...] | None] = {
     "open": ("open",),
@@ -248,3 +255,65 @@ async def fetch(
         last = examined[-1]
         return rows, (last[1], last[2], last[0])
     return rows, None
+
+
+def _require_senior(actor: Actor) -> None:
+    if not actor.is_senior:
+        raise Forbidden("only engineers and admins may see the queue of an escalation")
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    status: str,
+    limit: int,
+    cursor: str | None,
+    sort: str = "newest",
+    urgency: str | None = None,
+    claimed_by: str | None = None,
+    q: str | None = None,
+) -> tuple[list[HandoffRow], str | None]:
+    """The account's escalation queue in ``sort`` order: one page and the next page's cursor.
+
+    ``urgency`` is a comma list; ``claimed_by`` is ``"me"``; ``q`` searches the session title,
+    customer, asset and the reason.
+    """
+    _require_senior(actor)
+    if status not in QUEUE_FILTERS:
+        raise Invalid("status", f"must be one of {', '.join(QUEUE_FILTERS)}")
+    if sort not in SORTS:
+        raise Invalid("sort", f"must be one of {', '.join(SORTS)}")
+    if claimed_by not in (None, "me"):
+        raise Invalid("claimed_by", "must be me")
+    query = QueueQuery(
+        statuses=QUEUE_FILTERS[status],
+        sort=sort,
+        ranks=parse_urgencies(urgency),
+        claimed_by=actor.id if claimed_by == "me" else None,
+        q=parse_q(q),
+        limit=limit,
+        after=decode_cursor(cursor, sort) if cursor else None,
+    )
+    rows, after = await fetch(session, actor, query)
+    return rows, encode_cursor(sort, after) if after else None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    unclaimed: int
+    mine: int
+
+
+async def counts(session: AsyncSession, *, actor: Actor) -> QueueCounts:
+    """How many escalations are open, and how many the caller holds (the queue's tabs)."""
+    _require_senior(actor)
+    open_n = scoped(select(func.count()), Handoff, actor).where(
+        Handoff.status == HandoffStatus.OPEN
+    )
+    mine_n = scoped(select(func.count()), Handoff, actor).where(
+        Handoff.claimed_by_id == actor.id, Handoff.status == HandoffStatus.CLAIMED
+    )
+    unclaimed = (await session.execute(open_n)).scalar_one()
+    mine = (await session.execute(mine_n)).scalar_one()
+    return QueueCounts(unclaimed=int(unclaimed), mine=int(mine))

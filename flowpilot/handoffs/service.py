@@ -24,7 +24,7 @@ from flowpilot.handoffs import repository as repo
 from flowpilot.handoffs.repository import HandoffRow
 from flowpilot.handoffs.schemas import HandoffContext, HandoffOut, TimelineEntry
 from flowpilot.kernel.bus import Publisher
-from flowpilot.kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from flowpilot.kernel.errors import Conflict, Forbidden, NotFound
 from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession, Event, Handoff
 from flowpilot.models.ai_sessions import SessionStatus
@@ -293,41 +293,9 @@ async def cancel(
     return row
 
 
-async def queue(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    status: str,
-    limit: int,
-    cursor: str | None,
-    sort: str = "newest",
-    urgency: str | None = None,
-    claimed_by: str | None = None,
-    q: str | None = None,
-) -> tuple[list[HandoffRow], str | None]:
-    """The account's escalation queue in ``sort`` order: one page and the next page's cursor.
-
-    ``urgency`` is a comma list; ``claimed_by`` is ``"me"``; ``q`` searches the session title,
-    customer, asset and the reason (see ``handoffs/queue.py`` for how a page stays bounded).
-    """
-    _require_senior(actor, "see the queue of")
-    if status not in QUEUE_FILTERS:
-        raise Invalid("status", f"must be one of {', '.join(QUEUE_FILTERS)}")
-    if sort not in queue_mod.SORTS:
-        raise Invalid("sort", f"must be one of {', '.join(queue_mod.SORTS)}")
-    if claimed_by not in (None, "me"):
-        raise Invalid("claimed_by", "must be me")
-    query = queue_mod.QueueQuery(
-        statuses=QUEUE_FILTERS[status],
-        sort=sort,
-        ranks=queue_mod.parse_urgencies(urgency),
-        claimed_by=actor.id if claimed_by == "me" else None,
-        q=queue_mod.parse_q(q),
-        limit=limit,
-        after=queue_mod.decode_cursor(cursor, sort) if cursor else None,
-    )
-    rows, after = await queue_mod.fetch(session, actor, query)
-    return rows, queue_mod.encode_cursor(sort, after) if after else None
+# The queue (filters, sort orders, cursors and their SQL) lives in handoffs/queue.py.
+queue = queue_mod.queue
+queue_counts = queue_mod.counts
 
 
 def can_read(actor: Actor, handoff: Handoff) -> bool:

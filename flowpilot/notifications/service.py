@@ -186,7 +186,7 @@ async def update_account_settings(
     if admin_alert <= renotify:
         raise Invalid(
             "admin_alert_after_minutes",
-            f"must be greater than renotify_after_minutes ({renotify})",
+            f"must be longer than the re-notify time ({renotify} minutes)",
         )
     url = changes.get("webhook_url", account.webhook_url) or None
     enabled = changes.get("webhook_enabled", account.webhook_enabled)

@@ -30,6 +30,7 @@ from flowpilot.runtime.middleware import BodySizeLimit
 from flowpilot.runtime.ops import router as ops
 from flowpilot.web.routes import mount_static, render_error
 from flowpilot.web.routes import routers as web_routers
+from flowpilot.web.words import page_message
 
 
 def _routers() -> list[Any]:
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
         if _wants_html(request):
-            return render_error(request, exc.status_code, exc.detail)
+            return render_error(request, exc.status_code, page_message(exc))
         return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code)
 
     @app.exception_handler(IntegrityError)

@@ -20,6 +20,7 @@ from flowpilot.auth.deps import SeniorUser
 from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.errors import Invalid
 from flowpilot.kernel.tenancy import Tenant
+from flowpilot.web import words
 from flowpilot.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +58,9 @@ def parse_duration(text: str) -> float:
     """Seconds from ``90``, ``1:30`` (m:s) or ``1:02:30`` (h:m:s); 422 naming ``seconds``."""
     match = _DURATION.match(text.strip())
     if not match:
-        raise Invalid("seconds", "enter seconds (90), minutes:seconds (1:30) or h:mm:ss")
+        raise Invalid(
+            "seconds", "must be seconds (90), minutes and seconds (1:30) or h:mm:ss (1:02:30)"
+        )
     a, b, s = match.groups()
     hours, minutes = (a, b) if b is not None else (None, a)
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(s)
@@ -71,7 +74,7 @@ def parse_observed_at(text: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid("observed_at", "enter a date and time like 2026-11-20T14:30") from None
+        raise Invalid("observed_at", "must be a date and time like 2026-11-20T14:30") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
@@ -142,7 +145,14 @@ async def add_baseline(
     except Invalid as exc:
         await session.rollback()
         return await _page(
-            request, session, actor, now=now, days=30, status_code=422, error=exc.detail, form=form
+            request,
+            session,
+            actor,
+            now=now,
+            days=30,
+            status_code=422,
+            error=words.page_message(exc),
+            form=form,
         )
     return RedirectResponse(f"{PAGE}#baseline", status_code=303)
 
@@ -168,7 +178,13 @@ async def edit_baseline(
     except Invalid as exc:
         await session.rollback()
         return await _page(
-            request, session, actor, now=now, days=30, status_code=422, error=exc.detail
+            request,
+            session,
+            actor,
+            now=now,
+            days=30,
+            status_code=422,
+            error=words.page_message(exc),
         )
     return RedirectResponse(f"{PAGE}#baseline", status_code=303)
 

@@ -48,6 +48,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.context import context_of
+from flowpilot.web import words
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -125,6 +126,10 @@ def templates() -> Jinja2Templates:
     t.env.filters["age"] = _age
     t.env.filters["when"] = _when
     t.env.filters["iso"] = _iso
+    t.env.filters["duration"] = words.duration
+    t.env.filters["with_article"] = words.with_article
+    t.env.filters["no_paths"] = words.no_paths
+    t.env.globals["countdown"] = words.countdown
     return t
 
 

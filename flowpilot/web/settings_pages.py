@@ -22,6 +22,7 @@ from flowpilot.kernel.identity import Actor
 from flowpilot.models.handoffs import URGENCIES
 from flowpilot.notifications import service as notifications_service
 from flowpilot.notifications.schemas import AccountNotificationsUpdate
+from flowpilot.web import words
 from flowpilot.web.render import page_router, render
 
 router = page_router()
@@ -42,6 +43,7 @@ async def _page(
 ) -> HTMLResponse:
     me = await accounts_service.get_user(session, actor=actor, user_id=actor.id)
     account = await accounts_service.get_account(session, actor=actor) if actor.is_admin else None
+    targets = accounts_service.claim_targets(account) if account is not None else {}
     saved = SAVED_MESSAGES.get(request.query_params.get("saved", ""))
     return render(
         request,
@@ -50,6 +52,7 @@ async def _page(
         me=me,
         account=account,
         urgencies=URGENCIES,
+        claim_targets=targets,
         saved=saved,
         **extra,
     )
@@ -64,7 +67,8 @@ async def settings_page(request: Request, actor: CurrentUser, session: SessionDe
 async def save_preferences(request: Request, actor: CurrentUser, session: SessionDep) -> Response:
     form = await request.form()
     urgency = str(form.get("notify_min_urgency", "low"))
-    if urgency not in URGENCIES:
+    alert_urgency = str(form.get("alert_min_urgency", "high"))
+    if urgency not in URGENCIES or alert_urgency not in URGENCIES:
         await session.rollback()
         return await _page(
             request, session, actor, status_code=422, pref_error="Choose a listed urgency."
@@ -75,6 +79,9 @@ async def save_preferences(request: Request, actor: CurrentUser, session: Sessio
         user_id=actor.id,
         notify_email=form.get("notify_email") is not None,
         notify_min_urgency=urgency,
+        alert_desktop=form.get("alert_desktop") is not None,
+        alert_min_urgency=alert_urgency,
+        alert_sound=form.get("alert_sound") is not None,
     )
     return RedirectResponse("/settings?saved=preferences", status_code=303)
 
@@ -87,13 +94,15 @@ def _form_changes(form: Any) -> dict[str, Any]:
             changes[key] = value
     if "webhook_url" in form:
         changes["webhook_url"] = str(form.get("webhook_url") or "").strip() or None
+    targets: dict[str, Any] = {}
+    for urgency in URGENCIES:
+        value = str(form.get(f"claim_target_{urgency}") or "").strip()
+        if value:
+            # Whole minutes typed in a form; anything else reaches the validator as typed.
+            targets[urgency] = int(value) if value.isdigit() and len(value) < 9 else value
+    if targets:
+        changes["claim_target_minutes"] = targets
     return changes
-
-
-def _field_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err.get("loc", ())) or "form"
-    return f"{field}: {str(err.get('msg', 'is not valid')).removeprefix('Value error, ')}"
 
 
 @router.post("/settings/account")
@@ -106,10 +115,12 @@ async def save_account(request: Request, actor: AdminUser, session: SessionDep) 
         )
     except ValidationError as exc:
         await session.rollback()
-        return await _page(request, session, actor, status_code=422, error=_field_error(exc))
+        return await _page(
+            request, session, actor, status_code=422, error=words.validation_sentence(exc.errors())
+        )
     except Invalid as exc:
         await session.rollback()
-        return await _page(request, session, actor, status_code=422, error=exc.detail)
+        return await _page(request, session, actor, status_code=422, error=words.page_message(exc))
     if secret:
         return await _page(request, session, actor, new_secret=secret, saved_now=True)
     return RedirectResponse("/settings?saved=account", status_code=303)
@@ -133,5 +144,5 @@ async def test_webhook(
             now=now,
         )
     except Invalid as exc:
-        return await _page(request, session, actor, status_code=422, error=exc.detail)
+        return await _page(request, session, actor, status_code=422, error=words.page_message(exc))
     return await _page(request, session, actor, test_result=(ok, detail))

@@ -25,7 +25,7 @@ for (const select of document.querySelectorAll(".role-select")) {
     try {
       const user = await patchUser(row, { role: select.value });
       select.dataset.current = user.role;
-      say(`${user.name} is now ${user.role === "admin" ? "an" : "a"} ${user.role}.`);
+      say(`${user.name} is now ${/^[aeiou]/i.test(user.role) ? "an" : "a"} ${user.role}.`);
     } catch (err) {
       select.value = select.dataset.current;
       fail(err);

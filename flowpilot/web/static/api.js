@@ -18,32 +18,90 @@ export class ApiError extends Error {
   }
 }
 
-const FIELD_LABELS = { "": "", body: "The request" };
+// Field ids in words (the same as flowpilot/web/words.py), with the unit a number counts in.
+const FIELD_LABELS = {
+  "": ["", null],
+  body: ["The request", null],
+  renotify_after_minutes: ["Re-notify after", "minute"],
+  admin_alert_after_minutes: ["Alert admins after", "minute"],
+  webhook_url: ["The webhook URL", null],
+  email: ["Email", null],
+  name: ["Name", null],
+  password: ["Password", "character"],
+  role: ["Role", null],
+  title: ["Title", "character"],
+  problem: ["Problem", "character"],
+  customer: ["Customer", "character"],
+  asset: ["Asset", "character"],
+  reason: ["Reason", "character"],
+  resolution: ["Resolution", "character"],
+  content: ["The step", "character"],
+  kind: ["The kind of step", null],
+  urgency: ["Urgency", null],
+  seconds: ["The time", "second"],
+  note: ["The note", "character"],
+};
 
-function label(field) {
-  const last = String(field || "").split(".").pop();
+function labelOf(field) {
+  const key = String(field || "");
+  const last = key.split(".").pop();
+  if (key in FIELD_LABELS) return FIELD_LABELS[key];
   if (last in FIELD_LABELS) return FIELD_LABELS[last];
-  return last.charAt(0).toUpperCase() + last.slice(1).replaceAll("_", " ");
+  if (/^\d+$/.test(last)) return ["", null];
+  return [last.charAt(0).toUpperCase() + last.slice(1).replaceAll("_", " "), null];
 }
 
-function plain(msg) {
-  return String(msg || "is not valid")
-    .replace(/^Value error, /, "")
-    .replace(/^String should have at least 1 character$/, "must not be empty")
-    .replace(/^String should have at most (\d+) characters?$/, "must be at most $1 characters")
-    .replace(/^Field required$/, "is required")
-    .replace(/^Input should be /, "must be ");
+function amount(text, unit) {
+  const n = Number(text);
+  if (!Number.isFinite(n)) return text;
+  const shown = n.toLocaleString("en-US");
+  return unit ? `${shown} ${unit}${n === 1 ? "" : "s"}` : shown;
+}
+
+function plain(msg, unit) {
+  const text = String(msg || "is not valid").replace(/^Value error, /, "").trim();
+  const rules = [
+    [/^Input should be greater than or equal to (\S+)$/, (m) => `must be at least ${amount(m[1], unit)}`],
+    [/^Input should be greater than (\S+)$/, (m) => `must be more than ${amount(m[1], unit)}`],
+    [/^Input should be less than or equal to (\S+)$/, (m) => `must be at most ${amount(m[1], unit)}`],
+    [/^Input should be a valid integer.*$/, () => "must be a whole number"],
+    [/^Input should be a valid number.*$/, () => "must be a number"],
+    [/^String should have at least 1 character$/, () => "must not be empty"],
+    [/^String should have at most (\d+) characters?$/, (m) => `must be at most ${amount(m[1], "character")}`],
+    [/^String should have at least (\d+) characters?$/, (m) => `must be at least ${amount(m[1], "character")}`],
+    [/^Field required$/, () => "is required"],
+    [/^Extra inputs are not permitted$/, () => "is not something this form takes"],
+    [/^not a valid email address: .*$/, () => "is not a valid email address"],
+    [/^Input should be (.+)$/, (m) => `must be ${m[1]}`],
+  ];
+  for (const [pattern, say] of rules) {
+    const m = text.match(pattern);
+    if (m) return say(m);
+  }
+  return text;
+}
+
+// "<Label> <message>." as one sentence, without the field's id.
+export function sentence(field, msg) {
+  const [label, unit] = labelOf(field);
+  let text = plain(msg, unit).replace(/\.+$/, "");
+  if (label) text = /^(must|is |needs)/.test(text) ? `${label} ${text}` : `${label}: ${text}`;
+  return text.charAt(0).toUpperCase() + text.slice(1) + ".";
 }
 
 export function describeError(status, body) {
   const detail = body && body.detail;
   if (Array.isArray(detail) && detail.length) {
-    const parts = detail.map((e) => `${label(e.field)} ${plain(e.msg)}`.trim());
-    return { message: parts.join("; ") + ".", field: detail[0].field || null };
+    const parts = [...new Set(detail.map((e) => sentence(e.field, e.msg)))];
+    return { message: parts.join(" "), field: detail[0].field || null };
   }
   if (typeof detail === "string" && detail) {
+    const field = body.field || null;
+    if (field && detail.startsWith(`${field}: `)) {
+      return { message: sentence(field, detail.slice(field.length + 2)), field };
+    }
     const text = detail.charAt(0).toUpperCase() + detail.slice(1);
-    return { message: /[.!?]$/.test(text) ? text : text + ".", field: body.field || null };
+    return { message: /[.!?]$/.test(text) ? text : text + ".", field };
   }
   const fallback = {
     401: "Your login has ended. Reload the page to log in again.",

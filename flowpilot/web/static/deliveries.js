@@ -2,7 +2,12 @@
 // Fetches the handoff's per-channel records and refreshes while any send is still in flight.
 import { api } from "/static/api.js";
 
-const KIND = { created: "New escalation", renotified: "Re-notify", admin_alerted: "Admin alert" };
+const KIND = {
+  created: "New escalation",
+  renotified: "Re-notify",
+  admin_alerted: "Admin alert",
+  breached: "Claim target missed",
+};
 const STATUS = {
   pending: "pending", sending: "sending", sent: "sent", failed: "retrying",
   dead: "failed", skipped: "skipped",
@@ -14,9 +19,10 @@ function when(iso) {
   return d.toLocaleString([], { hour: "2-digit", minute: "2-digit", month: "short", day: "numeric" });
 }
 
-function cell(text, cls) {
+function cell(label, text, cls) {
   const td = document.createElement("td");
   td.textContent = text;
+  td.dataset.label = label; // the column's name when the table stacks on a phone
   if (cls) td.className = cls;
   return td;
 }
@@ -43,12 +49,12 @@ async function refresh(section) {
     const tr = document.createElement("tr");
     tr.dataset.status = item.status;
     tr.append(
-      cell(item.recipient_name),
-      cell(item.channel),
-      cell(KIND[item.kind] || item.kind),
-      cell(STATUS[item.status] || item.status, `status-${item.status}`),
-      cell(String(item.attempts)),
-      cell(detail(item), "small"),
+      cell("Recipient", item.recipient_name),
+      cell("Channel", item.channel),
+      cell("Notice", KIND[item.kind] || item.kind),
+      cell("Status", STATUS[item.status] || item.status, `status-${item.status}`),
+      cell("Attempts", String(item.attempts)),
+      cell("Detail", detail(item), "small"),
     );
     return tr;
   });

@@ -182,13 +182,15 @@ if (panel) {
   });
 
   const resolveForm = document.getElementById("resolve-form");
+  const resolveError = document.getElementById("resolve-error") || errorEl;
   if (resolveForm) {
     resolveForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      showError(errorEl, null);
+      showError(resolveError, null);
       const resolution = resolveForm.elements.resolution.value.trim();
       if (!resolution) {
-        showError(errorEl, "Resolution is required: say what fixed it.");
+        showError(resolveError, "Resolution is required: say what fixed it.");
+        resolveForm.elements.resolution.focus();
         return;
       }
       try {
@@ -197,7 +199,7 @@ if (panel) {
         });
         window.location.reload();
       } catch (error) {
-        showError(errorEl, error);
+        showError(resolveError, error);
       }
     });
   }
