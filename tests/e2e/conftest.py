@@ -8,8 +8,9 @@ Fixtures
 - ``browser`` (session): a headless Playwright Chromium (``/usr/bin/chromium``; never downloaded).
 - ``page_as`` (function): ``page = await page_as(user)`` opens a new browser context logged in as
   ``user`` (a ``TestUser`` from ``factory``: its token is a real login-session token, set as the
-  ``flowpilot_session`` cookie) and returns a Page whose relative URLs resolve against the live
-  server (``await page.goto("/sessions")``). ``await page_as(None)`` gives a logged-out page.
+  ``flowpilot_session`` cookie; keyword arguments go to ``browser.new_context``, e.g.
+  ``viewport=PHONE`` or ``permissions=["notifications"]``) and returns a Page whose relative URLs
+  resolve against the live server (``await page.goto("/sessions")``). ``await page_as(None)`` gives a logged-out page.
   Contexts are closed after the test.
 
 The browser tests get their OWN database and Redis prefix (``database_url`` and ``redis_prefix``
@@ -165,7 +166,9 @@ async def _e2e_failure_artifacts(
         await context.close()
 
 
-PageAs = Callable[[TestUser | None], Awaitable[Page]]
+PageAs = Callable[..., Awaitable[Page]]
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -177,10 +180,9 @@ async def page_as(
     consoles: dict[int, list[str]] = {}
     request.node._e2e_console = consoles
 
-    async def open_page(user: TestUser | None) -> Page:
-        context = await browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 800}
-        )
+    async def open_page(user: TestUser | None, **options: Any) -> Page:
+        options.setdefault("viewport", LAPTOP)
+        context = await browser.new_context(base_url=live_server.url, **options)
         contexts.append(context)
         if user is not None:
             await context.add_cookies(

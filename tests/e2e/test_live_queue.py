@@ -79,15 +79,20 @@ async def test_claimed_card_leaves_the_open_queue_and_hidden_tab_title_flashes(
     handoff = await _escalate(live_server, team["tech"], "Printer jam", "Tray 2 keeps jamming")
     card = page.locator(f"#handoff-{handoff['id']}")
     await expect(card).to_be_visible(timeout=2_000)
-    await expect(page).to_have_title("(1) New escalation", timeout=2_000)
+    # The title names the most urgent unclaimed escalation, and flashes while hidden.
+    await expect(page).to_have_title("(1) HIGH · Printer jam", timeout=2_000)
+    await expect(page).to_have_title(f"New escalation · {title}", timeout=3_000)
     await page.evaluate(
         "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
         "document.dispatchEvent(new Event('visibilitychange'))"
     )
-    await expect(page).to_have_title(title)
+    await expect(page).to_have_title("(1) HIGH · Printer jam")
+    await page.wait_for_timeout(1_200)
+    assert await page.title() == "(1) HIGH · Printer jam"  # no flashing once seen
 
     await _api(live_server, team["eng"], "POST", f"/api/v1/handoffs/{handoff['id']}/claim")
     await expect(card).to_have_count(0, timeout=2_000)
+    await expect(page).to_have_title(title)  # nothing left unclaimed
 
 
 async def test_escalation_made_before_the_stream_opened_is_not_missed(

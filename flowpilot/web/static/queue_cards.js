@@ -299,6 +299,15 @@ export function reconcile(items) {
   updateEmptyState();
 }
 
+// A chip is a deliberate click (or Space): apply it at once. The order select waits for "Show",
+// so arrow keys moving through it never navigate.
+const tools = document.getElementById("queue-tools");
+if (tools) {
+  tools.querySelectorAll('.urgency-chips input[type="checkbox"]').forEach((box) => {
+    box.addEventListener("change", () => tools.requestSubmit());
+  });
+}
+
 if (queue && template) {
   const ids = unseen();
   queue.querySelectorAll(".handoff-card[data-handoff-id]").forEach((card) => {
