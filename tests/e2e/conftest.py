@@ -10,8 +10,8 @@ Fixtures
   ``user`` (a ``TestUser`` from ``factory``: its token is a real login-session token, set as the
   ``flowpilot_session`` cookie; keyword arguments go to ``browser.new_context``, e.g.
   ``viewport=PHONE`` or ``permissions=["notifications"]``) and returns a Page whose relative URLs
-  resolve against the live server (``await page.goto("/sessions")``). ``await page_as(None)`` gives a logged-out page.
-  Contexts are closed after the test.
+  resolve against the live server (``await page.goto("/sessions")``). ``await page_as(None)``
+  gives a logged-out page. Contexts are closed after the test.
 
 The browser tests get their OWN database and Redis prefix (``database_url`` and ``redis_prefix``
 are overridden below): the live server runs the dispatcher, relay and escalation chain, which
