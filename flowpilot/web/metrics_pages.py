@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.accounts import service as accounts_service
 from flowpilot.analytics import chart, report, service
 from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
@@ -93,6 +94,7 @@ async def _page(
     saved = await service.savings(session, tenant=actor, days=days, now=now, stats=stats)
     weeks = await service.weekly_medians(session, tenant=actor, now=now)
     baseline = await service.list_baseline(session, tenant=actor, limit=200)
+    account = await accounts_service.get_account(session, actor=actor)
     return render(
         request,
         "analytics/metrics.html",
@@ -107,6 +109,7 @@ async def _page(
             session, tenant=actor, now=now, days=days, stats=stats
         ),
         fmt=report.duration,
+        claim_targets=accounts_service.claim_targets(account),
         error=error,
         form=form or {},
     )

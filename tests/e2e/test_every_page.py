@@ -172,3 +172,68 @@ async def test_the_claimer_adds_a_step_before_resolving(
         await expect(form.locator("#resolve-error")).to_have_text(
             "Resolution is required: say what fixed it."
         )
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+FOCUS_STYLE = """() => {
+  const el = document.activeElement;
+  const s = getComputedStyle(el);
+  let bg = null;
+  for (let n = el.parentElement; n && !bg; n = n.parentElement) {
+    const c = getComputedStyle(n).backgroundColor;
+    if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') bg = c;
+  }
+  return { tag: el.tagName + (el.id ? '#' + el.id : ''), color: s.outlineColor,
+           width: parseFloat(s.outlineWidth), style: s.outlineStyle,
+           bg: bg || 'rgb(255, 255, 255)' };
+}"""
+
+
+def _rgb(css: str) -> tuple[float, float, float]:
+    parts = css[css.index("(") + 1 : css.index(")")].split(",")
+    return (float(parts[0]), float(parts[1]), float(parts[2]))
+
+
+async def test_focus_rings_stand_out_at_least_3_to_1(
+    live_server: LiveServer, page_as: PageAs, factory: Factory
+) -> None:
+    team = await factory.team()
+    page = await page_as(team["admin"])
+    await page.goto("/settings")
+    seen = []
+    for _ in range(14):  # links in the top bar, then the form's fields and buttons
+        await page.keyboard.press("Tab")
+        ring = await page.evaluate(FOCUS_STYLE)
+        seen.append(ring["tag"])
+        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        ratio = _contrast(_rgb(ring["color"]), _rgb(ring["bg"]))
+        assert ratio >= 3, (ring, round(ratio, 2))
+    assert any(tag.startswith("INPUT") for tag in seen), seen
+
+
+async def test_the_chart_stays_legible_on_a_phone(
+    live_server: LiveServer, page_as: PageAs, factory: Factory
+) -> None:
+    eng = await factory.user(role="engineer")
+    page = await page_as(eng, viewport=PHONE)
+    await page.goto("/metrics-dashboard")
+    heights = await page.evaluate(
+        """() => [...document.querySelectorAll('#weekly-chart text')]
+             .map(t => t.getBoundingClientRect().height)
+             .filter(h => h > 0)"""
+    )
+    assert heights and min(heights) >= 10, heights  # rendered text at least ~10 px tall
+    await expect(page.locator(".chart-legend")).to_contain_text("Median time to first action")

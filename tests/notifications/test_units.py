@@ -67,3 +67,29 @@ def test_message_escapes_html_and_keeps_headers_single_line() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html and "Ann &lt;admin&gt;" in html
     text = plain_text(notice, greeting_name=None)
     assert "Status now: claimed." in text and notice.link in text
+
+
+def test_breach_notice_says_the_target_in_words() -> None:
+    notice = build_notice(
+        event_type="handoff.breached",
+        payload={"session_title": "Core switch down", "urgency": "critical", "reason": "x"},
+        handoff_id="h1",
+        handoff_status="open",
+        base_url="http://fp.test",
+    )
+    assert notice.subject == "[FlowPilot] not claimed (critical): Core switch down"
+    notice = build_notice(
+        event_type="handoff.breached",
+        payload={
+            "session_title": "Core switch down",
+            "urgency": "critical",
+            "claim_target_minutes": 5,
+        },
+        handoff_id="h1",
+        handoff_status="open",
+        base_url="http://fp.test",
+    )
+    assert notice.subject == "[FlowPilot] not claimed within 5 min (critical): Core switch down"
+    assert notice.headline == (
+        "Claim target missed: nobody claimed this critical escalation within 5 min"
+    )
