@@ -12,6 +12,7 @@ from sqlalchemy import JSON, text
 from flowpilot.kernel.db.base import new_id
 from flowpilot.kernel.identity import Actor
 from flowpilot.models import Account, AiSession, Handoff, User
+from flowpilot.models.handoffs import DEFAULT_CLAIM_TARGET_MINUTES, TRIAGE_RANK
 
 URGENCIES = ("low", "normal", "high", "critical")
 
@@ -110,6 +111,7 @@ async def bulk_handoffs(
                         "updated_at": created,
                     }
                 )
+                urgency = URGENCIES[i % 4]
                 handoffs.append(
                     {
                         "id": hid,
@@ -117,7 +119,10 @@ async def bulk_handoffs(
                         "session_id": sid,
                         "status": status,
                         "reason": f"Reason {i}",
-                        "urgency": URGENCIES[i % 4],
+                        "urgency": urgency,
+                        "triage_rank": TRIAGE_RANK[urgency],
+                        "claim_due_at": created
+                        + timedelta(minutes=DEFAULT_CLAIM_TARGET_MINUTES[urgency]),
                         "escalated_by_id": tech.id,
                         "claimed_by_id": claimer,
                         "created_at": created,

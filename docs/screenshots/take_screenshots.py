@@ -5,7 +5,10 @@
     flowpilot serve --port 18931 &
     .venv/bin/python docs/screenshots/take_screenshots.py http://127.0.0.1:18931 docs/screenshots
 
-Uses Debian's /usr/bin/chromium through Playwright (no browser download).
+Uses Debian's /usr/bin/chromium through Playwright (no browser download). When the demo queue
+holds fewer than six open escalations, it first adds a few of mixed urgency through the API (as
+the demo technician), so the queue shows its urgency order. Pages that change on a phone are
+also taken at 390x844 (``*-phone.png``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import httpx
 from playwright.async_api import Browser, Page, async_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:18931"
@@ -28,10 +32,40 @@ ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1366, "height": 820}
+PHONE = {"width": 390, "height": 844}
+EXTRA = [
+    ("Core switch port flapping", "Umbrella Corp", "Cisco 9300", "critical", "Gi1/0/24 flaps"),
+    ("Badge reader rejects new cards", "Stark Industries", "HID iCLASS SE", "high", "New cards"),
+    ("Shared mailbox not syncing", "Acme Ltd", None, "normal", "Outlook cannot connect"),
+    ("Laptop fan loud under light load", "Wayne Enterprises", "ThinkPad T14", "low", "BIOS ok"),
+    ("Label printer jams every 20 labels", "Globex", "Zebra ZT410", "low", "Head cleaned"),
+]
 
 
-async def logged_in(browser: Browser, email: str) -> Page:
-    context = await browser.new_context(base_url=BASE, viewport=VIEWPORT)
+def seed_queue() -> None:
+    with httpx.Client(base_url=BASE, timeout=10) as c:
+
+        def login(email: str) -> dict[str, str]:
+            r = c.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+            r.raise_for_status()
+            return {"Authorization": f"Bearer {r.json()['token']}"}
+
+        eng = login("engineer@demo.flowpilot.test")
+        if len(c.get("/api/v1/handoffs/queue", headers=eng).json()["items"]) >= 6:
+            return
+        tech = login("tech@demo.flowpilot.test")
+        for title, customer, asset, urgency, reason in EXTRA:
+            body = {"title": title, "problem": reason, "customer": customer, "asset": asset}
+            s = c.post("/api/v1/sessions", json=body, headers=tech).json()
+            c.post(
+                f"/api/v1/sessions/{s['id']}/handoff",
+                json={"reason": reason, "urgency": urgency},
+                headers=tech,
+            ).raise_for_status()
+
+
+async def logged_in(browser: Browser, email: str, viewport: dict[str, int] = VIEWPORT) -> Page:
+    context = await browser.new_context(base_url=BASE, viewport=viewport)
     page = await context.new_page()
     await page.goto("/login")
     await page.fill("input[name=email]", email)
@@ -42,6 +76,7 @@ async def logged_in(browser: Browser, email: str) -> Page:
 
 
 async def main() -> None:
+    seed_queue()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path="/usr/bin/chromium", headless=True, args=ARGS
@@ -75,6 +110,21 @@ async def main() -> None:
         await page.screenshot(path=f"{OUT}/users-admin.png", full_page=True)
         await page.goto("/sessions/no-such-session")
         await page.screenshot(path=f"{OUT}/error-404.png")
+
+        page = await logged_in(browser, "engineer@demo.flowpilot.test", PHONE)
+        await page.goto("/escalations")
+        await page.wait_for_selector(".handoff-card")
+        await page.screenshot(path=f"{OUT}/escalations-queue-phone.png")
+        await page.locator(".handoff-card a").first.click()
+        await page.wait_for_load_state("networkidle")
+        await page.screenshot(path=f"{OUT}/handoff-context-phone.png")
+        await page.goto("/metrics-dashboard")
+        await page.screenshot(path=f"{OUT}/metrics-dashboard-phone.png", full_page=True)
+        page = await logged_in(browser, "admin@demo.flowpilot.test", PHONE)
+        await page.goto("/admin/users")
+        await page.screenshot(path=f"{OUT}/users-admin-phone.png", full_page=True)
+        await page.goto("/sessions")
+        await page.screenshot(path=f"{OUT}/sessions-list-phone.png", full_page=True)
         await browser.close()
 
 
