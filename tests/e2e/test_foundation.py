@@ -105,6 +105,10 @@ async def test_admin_manages_users(page_as: PageAs, factory: Factory) -> None:
     await expect(row).to_be_visible()
     await expect(row.locator(".role-select")).to_have_value("engineer")
 
+    await row.locator(".role-select").select_option("technician")
+    await expect(page.locator("#users-status")).to_have_text("Nina New is now a technician.")
+    await row.locator(".role-select").select_option("engineer")
+    await expect(page.locator("#users-status")).to_have_text("Nina New is now an engineer.")
     await row.locator(".role-select").select_option("admin")
     await expect(page.locator("#users-status")).to_have_text("Nina New is now an admin.")
 
@@ -115,6 +119,15 @@ async def test_admin_manages_users(page_as: PageAs, factory: Factory) -> None:
     row = page.locator("#users-table tr", has_text="nina@example.test")
     await expect(row.locator(".active-badge")).to_have_text("deactivated")
     await expect(row.locator(".role-select")).to_have_value("admin")
+
+    # A malformed email is refused in a sentence, without the validator's field id.
+    await form.get_by_label("Name").fill("Nina Typo")
+    await form.get_by_label("Email").fill("nina-at-example.test")
+    await form.get_by_label("Initial password").fill("long-enough-pw")
+    await form.get_by_role("button", name="Add user").click()
+    await expect(page.locator("#add-user-error")).to_have_text(
+        "Email is not a valid email address."
+    )
 
     # A duplicate email is refused in words.
     await form.get_by_label("Name").fill("Nina Again")

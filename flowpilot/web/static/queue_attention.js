@@ -46,6 +46,7 @@ function flash() {
   if (!document.hidden) return;
   unseenWhileHidden += 1;
   if (flashTimer) return;
+  document.title = titleText();
   let on = true;
   flashTimer = window.setInterval(() => {
     on = !on;
@@ -217,6 +218,8 @@ export const attention = {
     if (!h) return;
     unclaimed = Math.max(0, unclaimed + (OPEN_DELTA[type] || 0));
     if (type === "handoff.created") {
+      // More urgent than the top we know: it is the new top at once (the fetch confirms it).
+      if (!top || (TRIAGE_RANK[h.urgency] ?? 3) < (TRIAGE_RANK[top.urgency] ?? 3)) top = h;
       notify(h);
       beep(h.urgency);
       flash();
