@@ -75,6 +75,13 @@ async def logged_in(browser: Browser, email: str, viewport: dict[str, int] = VIE
     return page
 
 
+async def queue_ready(page: Page) -> None:
+    """Cards shown, the live stream connected and the stat card filled."""
+    await page.wait_for_selector(".handoff-card")
+    await page.wait_for_selector('#queue-live-status[data-state="live"]')
+    await page.wait_for_selector("[data-analytics-card]:not([data-pending])")
+
+
 async def main() -> None:
     seed_queue()
     async with async_playwright() as playwright:
@@ -89,13 +96,13 @@ async def main() -> None:
         page = await logged_in(browser, "tech@demo.flowpilot.test")
         await page.goto("/sessions")
         await page.screenshot(path=f"{OUT}/sessions-list.png", full_page=True)
-        await page.locator("#sessions-table a", has_text="VPN").click()
+        await page.locator("#sessions-table a", has_text="VPN").first.click()
         await page.wait_for_selector("#timeline")
         await page.screenshot(path=f"{OUT}/session-view.png", full_page=True)
 
         page = await logged_in(browser, "engineer@demo.flowpilot.test")
         await page.goto("/escalations")
-        await page.wait_for_selector(".handoff-card")
+        await queue_ready(page)
         await page.screenshot(path=f"{OUT}/escalations-queue.png", full_page=True)
         await page.locator(".handoff-card a").first.click()
         await page.wait_for_load_state("networkidle")
@@ -113,7 +120,7 @@ async def main() -> None:
 
         page = await logged_in(browser, "engineer@demo.flowpilot.test", PHONE)
         await page.goto("/escalations")
-        await page.wait_for_selector(".handoff-card")
+        await queue_ready(page)
         await page.screenshot(path=f"{OUT}/escalations-queue-phone.png")
         await page.locator(".handoff-card a").first.click()
         await page.wait_for_load_state("networkidle")
