@@ -63,20 +63,25 @@ def backend() -> str:
     return "postgresql" if POSTGRES_URL else "sqlite"
 
 
-def provision_database(tmp_path_factory: pytest.TempPathFactory, suffix: str = "") -> Iterator[str]:
-    """Create a database for this worker (named with ``suffix``), migrate once, drop at the end."""
+def provision_database(
+    tmp_path_factory: pytest.TempPathFactory, suffix: str = "", *, migrate: bool = True
+) -> Iterator[str]:
+    """Create a database for this worker (named with ``suffix``), migrate once (unless the test
+    migrates it itself), drop at the end."""
     if POSTGRES_URL:
         name = f"fp_test_{_worker()}_{RUN_ID}{suffix}"
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
         url = _pg_url(name)
-        upgrade(url)
+        if migrate:
+            upgrade(url)
         yield url
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         path = tmp_path_factory.mktemp("db") / f"fp_{_worker()}{suffix}.db"
         url = f"sqlite+aiosqlite:///{path}"
-        upgrade(url)
+        if migrate:
+            upgrade(url)
         yield url
 
 

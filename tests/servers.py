@@ -116,3 +116,48 @@ def running(*workdirs_and_settings: tuple[Path, dict[str, str]]) -> Iterator[lis
     finally:
         for server in servers:
             stop(server)
+
+
+def start_cli(workdir: Path, *args: str, port: int | None = None, **settings: str) -> LiveServer:
+    """Start ``flowpilot <args>`` as a deployment runs it, without waiting.
+
+    ``serve`` listens on ``port`` (default: a free one; a restart passes the same port again)
+    with ``--no-migrate`` unless ``args`` say otherwise; ``worker`` has no URL. The log (appended
+    to across restarts) is ``<workdir>/<command>.log``.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = list(args)
+    url = ""
+    port = port or 0
+    if command[0] == "serve":
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+        if "--migrate" not in command:
+            command.append("--no-migrate")
+    log_path = workdir / f"{command[0]}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flowpilot.runtime.cli", *command],
+            cwd=ROOT, env=server_env(workdir, url or "http://127.0.0.1", **settings), stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return LiveServer(url, port, log_path, workdir / "mailbox", process)
+
+
+def wait_log(server: LiveServer, text: str, *, after: int = 0) -> None:
+    """Wait until the process's log shows ``text`` (past byte ``after``); fail with the log."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and server.process.poll() is None:
+        try:
+            if text.encode() in server.log_path.read_bytes()[after:]:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)  # polling a subprocess's log, not waiting for an app timer
+    stop(server)
+    pytest.fail(
+        f"{server.process.args!r} never logged {text!r} (exit code {server.process.poll()})"
+        f"\n--- log ---\n{server.log_tail()}",
+        pytrace=False,
+    )

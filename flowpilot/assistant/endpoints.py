@@ -30,7 +30,7 @@ ERROR_PREFIX = "[assistant error] "
 KEEP_PREFIX = "[assistant keep] "
 # The longest answer streamed (and so kept), the same bound as a human step's text.
 MAX_ANSWER_CHARS = 20_000
-STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+STREAM_HEADERS = {"Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"}
 
 
 class AnswerStream(StreamingResponse):

@@ -51,15 +51,15 @@ async def login(
         max_age=settings.session_ttl_hours * 3600,
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.secure_cookies,
         path="/",
     )
     return response
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(actor: CurrentUser, session: SessionDep) -> Response:
+async def logout(actor: CurrentUser, session: SessionDep, settings: SettingsDep) -> Response:
     await service.logout(session, actor=actor)
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE_NAME, path="/")
+    response.delete_cookie(COOKIE_NAME, path="/", secure=settings.secure_cookies, httponly=True)
     return response

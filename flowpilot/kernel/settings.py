@@ -6,10 +6,11 @@ generated from this class (``python -m flowpilot.kernel.settings``) and a test k
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "FLOWPILOT_"
 
@@ -57,14 +58,19 @@ class Settings(BaseSettings):
     smtp_cert_bundle: str | None = _s(None, "CA bundle for SMTP TLS")
     mail_from: str = _s("FlowPilot <flowpilot@localhost>", "From address")
     mailbox_dir: str = _s("./mailbox", "file mailbox folder when no SMTP is set")
-    base_url: str = _s("http://127.0.0.1:8000", "public URL used in email links")
+    base_url: str = _s(
+        "http://127.0.0.1:8000",
+        "public URL (email links; an `https://` URL makes the session cookie `Secure`)",
+    )
     secret_key: str = _s(
         "dev-insecure-change-me", "server secret; set a long random value in production"
     )
 
     # Login sessions and brute-force protection
     session_ttl_hours: int = _s(12, "login session lifetime")
-    cookie_secure: bool = _s(False, "mark the session cookie Secure (set behind HTTPS)")
+    cookie_secure: bool | None = _s(
+        None, "mark the session cookie `Secure` (unset: when `BASE_URL` is `https://`)"
+    )
     login_max_failures: int = _s(10, "failed logins per email or IP in the window before 429")
     login_failure_window_seconds: int = _s(900, "window for counting failed logins")
 
@@ -119,9 +125,38 @@ class Settings(BaseSettings):
         0.04, "pause between the lines the offline assistant streams (0: all at once)", ge=0, le=1
     )
 
+    # Behind a reverse proxy
+    trusted_proxies: Annotated[list[str], NoDecode] = _s(
+        [],
+        "comma-separated addresses or CIDRs of the reverse proxies whose `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` are believed (unset: none; the connection's peer is the client)",
+    )
+
     # Limits
     max_body_bytes: int = _s(1_048_576, "request bodies above this answer 413")
     page_size_max: int = _s(200, "largest page size accepted")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(" ", ",").split(",") if part]
+        if not isinstance(value, list):
+            return value
+        networks = []
+        for entry in value:
+            try:
+                networks.append(str(ipaddress.ip_network(str(entry).strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR") from None
+        return networks
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the session cookie is ``Secure``: the explicit setting, else an https URL."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.lower().startswith("https://")
 
     @property
     def system_url(self) -> str:
@@ -134,7 +169,7 @@ class Settings(BaseSettings):
 
 
 def _shown(value: Any) -> str:
-    return "unset" if value is None else f"`{value}`"
+    return "unset" if value is None or value == [] else f"`{value}`"
 
 
 def markdown_table() -> str:

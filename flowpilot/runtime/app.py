@@ -26,7 +26,7 @@ from flowpilot.live import stream as event_stream
 from flowpilot.live.endpoints import router as events
 from flowpilot.notifications.endpoints import router as notifications
 from flowpilot.runtime import context as ctx_mod
-from flowpilot.runtime.middleware import BodySizeLimit
+from flowpilot.runtime.middleware import BodySizeLimit, ProxyHeaders
 from flowpilot.runtime.ops import router as ops
 from flowpilot.web.routes import mount_static, render_error
 from flowpilot.web.routes import routers as web_routers
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/api/openapi.json",
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost (added last): everything inside sees the real client and scheme.
+    app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxies)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:

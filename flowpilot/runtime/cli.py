@@ -67,16 +67,50 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+# Each serving process imports this and builds its own app and context in its lifespan: nothing
+# (engine, bus, pools) is made before uvicorn starts the processes.
+APP_FACTORY = f"{create_app.__module__}:{create_app.__name__}"
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="interface to bind"),
     port: int = typer.Option(8000, help="port to listen on"),
+    workers: int = typer.Option(
+        1, min=1, help="processes serving this port (more than 1 needs FLOWPILOT_REDIS_URL)"
+    ),
+    migrate: bool = typer.Option(
+        True,
+        "--migrate/--no-migrate",
+        help="apply migrations first (--no-migrate when a one-shot `flowpilot db upgrade` does)",
+    ),
 ) -> None:
-    """Migrate the database if needed, then serve the web pages and API."""
+    """Migrate the database if needed (once), then serve the web pages and API."""
     settings = Settings()
-    upgrade(settings.system_url, app_role=settings.db_app_role)
+    if workers > 1 and not settings.redis_url:
+        raise typer.BadParameter(
+            "more than one process needs FLOWPILOT_REDIS_URL: with the in-process event bus, an "
+            "escalation made through one process would never reach the live streams held by "
+            "the others",
+            param_hint="--workers",
+        )
+    if migrate:  # here, once: the serving processes never migrate
+        upgrade(settings.system_url, app_role=settings.db_app_role)
+        typer.echo("database is up to date")
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        # A process that does not answer the supervisor's ping in time is killed and restarted;
+        # uvicorn's 5 s is shorter than a cold start on a loaded 2-core host (a restart loop).
+        timeout_worker_healthcheck=30,
+        # X-Forwarded-* are the app's to judge (FLOWPILOT_TRUSTED_PROXIES), not uvicorn's: its
+        # default believes any local process.
+        proxy_headers=False,
     )
 
 

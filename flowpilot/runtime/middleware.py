@@ -2,10 +2,80 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from collections.abc import Iterable
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_SCHEMES = {"http": "http", "https": "https"}
+_WS_SCHEMES = {"http": "ws", "https": "wss"}
+
+
+class ProxyHeaders:
+    """Believe ``X-Forwarded-For`` / ``X-Forwarded-Proto`` from trusted proxies only.
+
+    For a peer inside ``trusted`` (``FLOWPILOT_TRUSTED_PROXIES``), ``scope["client"]`` becomes
+    the right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy (every
+    proxy appends the peer it saw, so entries left of that are the client's own claims) and
+    ``scope["scheme"]`` the proxy's ``X-Forwarded-Proto``. Any other peer is the client, and
+    what it claims in these headers is ignored. The scope is changed in place so the
+    live-stream router around the app sees the same client.
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted: Iterable[str]) -> None:
+        self.app = app
+        self.trusted: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(entry, strict=False) for entry in trusted
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.trusted and scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            if client and self._is_trusted(client[0]):
+                self._rewrite(scope)
+        await self.app(scope, receive, send)
+
+    def _is_trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:  # a unix socket peer or garbage: not one of ours
+            return False
+        return any(address in network for network in self.trusted)
+
+    def _rewrite(self, scope: Scope) -> None:
+        forwarded_for: list[str] = []
+        proto: str | None = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-for":
+                forwarded_for.extend(value.decode("latin-1").split(","))
+            elif name == b"x-forwarded-proto":
+                # The nearest proxy's word: the last entry it set or appended.
+                proto = value.decode("latin-1").split(",")[-1].strip().lower()
+        hops = [_host(hop) for hop in forwarded_for if hop.strip()]
+        if hops:
+            client = hops[0]  # every hop trusted: the left-most is the best we know
+            for hop in reversed(hops):
+                if not self._is_trusted(hop):
+                    client = hop
+                    break
+            scope["client"] = (client, 0)
+        if proto in _SCHEMES:
+            schemes = _WS_SCHEMES if scope["type"] == "websocket" else _SCHEMES
+            scope["scheme"] = schemes[proto]
+
+
+def _host(hop: str) -> str:
+    """An X-Forwarded-For entry without the port some proxies add (``1.2.3.4:5``, ``[::1]:5``),
+    so one client is one address however many connections it opens."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        return hop[1:].split("]", 1)[0]
+    if hop.count(":") == 1:
+        return hop.split(":", 1)[0]
+    return hop
 
 
 class BodySizeLimit:
