@@ -121,16 +121,13 @@ def start(upstreams: list[str]) -> Nginx:
         for path in (workdir, workdir / "tmp"):
             shutil.chown(path, "nobody", "nogroup")
         workdir.chmod(0o755)
-    conf = str(workdir / "nginx.conf")
-    check = subprocess.run(
-        [*drop, NGINX, "-t", "-q", "-p", str(workdir), "-c", conf, "-e", str(workdir / "error.log")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    command = [
+        *drop, NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
+        "-e", str(workdir / "error.log"),
+    ]  # fmt: skip
+    check = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
     assert check.returncode == 0, f"nginx -t refused the generated config:\n{check.stderr}"
-    process = subprocess.Popen(
-        [*drop, NGINX, "-p", str(workdir), "-c", conf, "-e", str(workdir / "error.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     proxy = Nginx(f"http://127.0.0.1:{port}", port, workdir, process)
     _wait_listening(proxy)
     return proxy

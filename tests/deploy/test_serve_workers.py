@@ -63,6 +63,10 @@ def _children(pid: int) -> list[int]:
     return [k for k in kids if b"resource_tracker" not in Path(f"/proc/{k}/cmdline").read_bytes()]
 
 
+def _alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
+
+
 def _established(pid: int, port: int) -> int:
     """Established TCP connections on local ``port`` whose socket process ``pid`` holds."""
     inodes = set()
@@ -137,5 +141,4 @@ async def test_serve_with_two_workers_migrates_once_and_every_process_gets_every
     finally:
         servers.stop(server)
     assert server.process.returncode == 0, server.log_tail()
-    for pid in processes:
-        assert not Path(f"/proc/{pid}").exists()  # the processes went with the parent
+    assert not any(_alive(pid) for pid in processes), processes  # gone with the parent
