@@ -107,11 +107,12 @@ def _wait_listening(proxy: Nginx) -> None:
     pytest.fail(f"nginx did not start\n--- error.log ---\n{proxy.log_tail()}", pytrace=False)
 
 
-def start(upstreams: list[str]) -> Nginx:
+def start(upstreams: list[str], port: int | None = None) -> Nginx:
+    """nginx on ``port`` (default: a free one) in front of ``upstreams``, once it listens."""
     missing = nginx_missing()
     if missing:
         pytest.fail(missing, pytrace=False)
-    port = free_port()
+    port = port or free_port()
     workdir = Path(tempfile.mkdtemp(prefix="fp-nginx-"))
     (workdir / "tmp").mkdir()
     (workdir / "flowpilot.conf").write_text(site_config(upstreams, port))
@@ -145,8 +146,8 @@ def stop(proxy: Nginx) -> None:
 
 
 @contextmanager
-def running(upstreams: list[str]) -> Iterator[Nginx]:
-    proxy = start(upstreams)
+def running(upstreams: list[str], port: int | None = None) -> Iterator[Nginx]:
+    proxy = start(upstreams, port)
     try:
         yield proxy
     finally:
