@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest-sqlite pytest-postgres bench clean
+.PHONY: run test system-packages lint typecheck pytest-sqlite pytest-postgres bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,14 +19,21 @@ run: $(STAMP)
 	$(BIN)/flowpilot serve --host 127.0.0.1 --port 8000
 
 ## Lint, type-check and run the whole suite (SQLite; then PostgreSQL + Redis when their URLs are set)
-test: $(STAMP) chromium lint typecheck pytest-sqlite pytest-postgres
+test: $(STAMP) system-packages lint typecheck pytest-sqlite pytest-postgres
 
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the suite drives: chromium (browser tests) and nginx (the production-shape
+# test runs its own unprivileged nginx from a temp dir; it never uses the system service).
+SYSTEM_PACKAGES := chromium:/usr/bin/chromium nginx:/usr/sbin/nginx
+
+system-packages:
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+	  test -x "$${entry#*:}" || missing="$$missing $${entry%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian chromium for the browser tests"; \
-	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
-	  else echo "chromium is missing: install Debian's chromium package (browser tests need it)"; exit 1; fi; }
+	    echo "installing Debian packages for the tests:$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (the browser and production-shape tests need them)"; exit 1; fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check flowpilot tests bench migrations
