@@ -91,7 +91,7 @@ def _resolve(args: list[str]) -> Any:
 def _named_commands(text: str) -> list[list[str]]:
     """Every ``flowpilot <command> [options]`` written in prose, comments or code."""
     found = []
-    for match in re.finditer(r"(?<![\w/.-])flowpilot ([a-z][a-z-]*[^\n`]*)", text):
+    for match in re.finditer(r"(?<![\w/.-])flowpilot ([a-z][a-z-]*(?![\w.])[^\n`]*)", text):
         line = match.group(1)
         try:
             tokens = shlex.split(line)
@@ -191,3 +191,18 @@ def test_nginx_body_limit_is_the_apps() -> None:
 @pytest.mark.parametrize("name", ["serve", "worker", "db"])
 def test_the_image_roles_are_cli_commands(name: str) -> None:
     assert name in ROOT_COMMAND.commands  # type: ignore[attr-defined]
+
+
+def test_the_image_copies_what_exists_and_runs_as_a_user() -> None:
+    dockerfile = _text("Dockerfile")
+    sources = [
+        src for line in re.findall(r"^COPY (.+)$", dockerfile, re.M) for src in line.split()[:-1]
+    ]
+    assert sources, "the Dockerfile copies nothing"
+    for source in sources:
+        assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
+    # The migrations are read beside the package (runtime/migrate.py): both must be copied.
+    assert {"alembic.ini", "migrations", "flowpilot"} <= set(sources)
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r'^ENTRYPOINT \["flowpilot"\]$', dockerfile, re.M)
