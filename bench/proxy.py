@@ -11,7 +11,7 @@ the same work sent straight to one replica, in the same run, on PostgreSQL + Red
    connections for T seconds, direct vs through nginx; every run checks one winner per
    handoff in the database.
 
-    .venv/bin/python -m bench.proxy                    # 1k subscribers, 3 rounds; ~3 minutes
+    .venv/bin/python -m bench.proxy                    # 1k subscribers, 5 rounds; ~5 minutes
     .venv/bin/python -m bench.proxy --subscribers 200 --rounds 1 --claims-seconds 3   # a look
 
 The replicas are ``flowpilot serve --no-migrate`` (``FLOWPILOT_RUN_WORKERS=false``, trusting
@@ -248,9 +248,13 @@ async def main(args: argparse.Namespace) -> None:
 
         fan: dict[str, dict[str, list[float]]] = {k: {"samples": [], "connect": []} for k in arms}
         expected = dict.fromkeys(arms, 0)
+        paired: list[tuple[float, float]] = []  # per round: proxy/direct at p50 and p99
         for r in range(args.rounds):
-            for kind, url in arms.items():
+            by_arm = {}
+            order = list(arms.items())
+            for kind, url in order if r % 2 == 0 else order[::-1]:  # neither always goes first
                 samples, n, connect = await fanout_round(url, accounts, args)
+                by_arm[kind] = samples
                 fan[kind]["samples"] += samples
                 fan[kind]["connect"].append(connect)
                 expected[kind] += n
@@ -259,6 +263,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"{pct(samples, 0.99):6.1f} ms  ({len(samples)}/{n}, connect {connect:.1f} s)",
                     flush=True,
                 )
+            d, p = by_arm["direct"], by_arm["proxy"]
+            paired.append((pct(p, 0.5) / pct(d, 0.5), pct(p, 0.99) / pct(d, 0.99)))
 
         claims: dict[str, ClaimsResult] = {}
         for kind, ids in (("direct", direct_ids), ("proxy", proxy_ids)):
@@ -300,6 +306,12 @@ async def main(args: argparse.Namespace) -> None:
             f"| **proxy / direct** | **{ratio(pct(p, 0.5), pct(d, 0.5))}** | "
             f"**{ratio(pct(p, 0.99), pct(d, 0.99))}** | | |"
         )
+        p50s = sorted(x for x, _ in paired)
+        p99s = sorted(y for _, y in paired)
+        print(
+            f"| proxy / direct, median of the {len(paired)} rounds | "
+            f"{p50s[len(p50s) // 2]:.2f}x | {p99s[len(p99s) // 2]:.2f}x | | |"
+        )
         print()
         print("| claims over HTTP | attempts/s | 200 | 409 | other | p50 | p99 | list exhausted |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -328,7 +340,7 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--events", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connect-concurrency", type=int, default=100)
     parser.add_argument("--claims-seconds", type=int, default=8)
     parser.add_argument("--claims-connections", type=int, default=16)
