@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import shutil
 import socket
 import struct
 import sys
@@ -332,6 +333,7 @@ async def main(args: argparse.Namespace) -> None:
             nginx.stop(proxy)
         for replica in replicas:
             servers.stop(replica)
+        shutil.rmtree(workdir, ignore_errors=True)
         await pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -106,7 +106,7 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=5,
         # A process that does not answer the supervisor's ping in time is killed and restarted;
-        # uvicorn's 5 s is shorter than a cold start on a loaded 2-core host (a restart loop).
+        # uvicorn's 5 s default is shorter than a cold start on a busy host (a restart loop).
         timeout_worker_healthcheck=30,
         # X-Forwarded-* are the app's to judge (FLOWPILOT_TRUSTED_PROXIES), not uvicorn's: its
         # default believes any local process.
