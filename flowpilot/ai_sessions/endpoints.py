@@ -18,6 +18,7 @@ from flowpilot.ai_sessions.schemas import (
 )
 from flowpilot.auth.deps import CurrentUser
 from flowpilot.kernel.deps import NowDep, SessionDep
+from flowpilot.kernel.schemas import MAX_OFFSET, PAGE_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
@@ -44,8 +45,8 @@ async def list_sessions(
     actor: CurrentUser,
     session: SessionDep,
     status: Literal["open", "resolved", "all"] = Query("all"),
-    limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=PAGE_MAX),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> SessionList:
     sessions = await service.list_sessions(
         session,

@@ -15,6 +15,7 @@ from flowpilot.analytics.schemas import (
 )
 from flowpilot.auth.deps import SeniorUser
 from flowpilot.kernel.deps import NowDep, SessionDep
+from flowpilot.kernel.schemas import MAX_OFFSET, PAGE_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
 
@@ -39,8 +40,8 @@ async def savings(
 async def list_baseline(
     actor: SeniorUser,
     session: SessionDep,
-    limit: int = Query(200, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: int = Query(PAGE_MAX, ge=1, le=PAGE_MAX),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> BaselineList:
     items = await service.list_baseline(session, tenant=actor, limit=limit, offset=offset)
     return BaselineList(items=[BaselineOut.model_validate(o) for o in items])

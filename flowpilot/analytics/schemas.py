@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from flowpilot.kernel.schemas import Output, StrictInput
+from flowpilot.kernel.schemas import Output, StrictInput, Timestamp
 
 MAX_BASELINE_SECONDS = 7 * 24 * 3600
 BaselineSeconds = Annotated[float, Field(gt=0, le=MAX_BASELINE_SECONDS, allow_inf_nan=False)]
@@ -69,13 +69,13 @@ class Savings(BaseModel):
 class BaselineCreate(StrictInput):
     seconds: BaselineSeconds
     note: BaselineNote | None = None
-    observed_at: AwareDatetime | None = None
+    observed_at: Timestamp | None = None
 
 
 class BaselineUpdate(StrictInput):
     seconds: BaselineSeconds | None = None
     note: BaselineNote | None = None
-    observed_at: AwareDatetime | None = None
+    observed_at: Timestamp | None = None
 
 
 class BaselineOut(Output):

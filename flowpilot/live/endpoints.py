@@ -20,7 +20,9 @@ def _parse_last_event_id(header: str | None, query: int | None) -> int | None:
     # The header wins: the browser sends it on its own reconnects, with the newest id it saw.
     if header is not None and header.strip():
         value = header.strip()
-        if not value.isdigit() or int(value) > MAX_EVENT_ID:
+        # isascii: str.isdigit() also accepts digits int() refuses (superscripts, other scripts).
+        plain = value.isascii() and value.isdigit() and len(value) <= 19
+        if not plain or int(value) > MAX_EVENT_ID:
             raise Invalid("last-event-id", "must be a non-negative integer event id")
         return int(value)
     return query

@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from flowpilot.accounts.endpoints import router as accounts
@@ -26,9 +28,9 @@ from flowpilot.live import stream as event_stream
 from flowpilot.live.endpoints import router as events
 from flowpilot.notifications.endpoints import router as notifications
 from flowpilot.runtime import context as ctx_mod
-from flowpilot.runtime.middleware import BodySizeLimit, ProxyHeaders
+from flowpilot.runtime.middleware import BodySizeLimit, ProxyHeaders, RefuseNul
 from flowpilot.runtime.ops import router as ops
-from flowpilot.web.routes import mount_static, render_error
+from flowpilot.web.routes import http_error, mount_static, render_error
 from flowpilot.web.routes import routers as web_routers
 from flowpilot.web.words import page_message
 
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost (added last): everything inside sees the real client and scheme.
     app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxies)
@@ -108,7 +111,36 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.include_router(router)
 
     mount_static(app)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            error = {"loc": ["body"], "field": "body", "msg": BODY_NOT_UTF8, "type": "body_utf8"}
+            return JSONResponse({"detail": [error]}, status_code=422)
+        if exc.status_code == 405:
+            # Every method the path answers to (Starlette names only the first route's).
+            exc.headers = {**(exc.headers or {}), "Allow": _allowed(app, request.scope)}
+        return await http_error(request, exc)
+
     return app
+
+
+BODY_NOT_UTF8 = "must be JSON encoded as UTF-8"
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed(app: FastAPI, scope: Scope) -> str:
+    """The methods some route answers on this path (asked of the router, nested ones too)."""
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in app.router.routes
+        )
+    )
 
 
 def _wants_html(request: Request) -> bool:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable
+from urllib.parse import parse_qsl
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flowpilot.kernel.schemas import NUL_MESSAGE
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _SCHEMES = {"http": "http", "https": "https"}
@@ -126,12 +129,46 @@ class _BodyTooLarge(HTTPException):
         super().__init__(413, f"request body larger than {max_bytes} bytes")
 
 
+class RefuseNul:
+    """Answer 422 naming the parameter for a NUL character in the path or a query parameter
+    (PostgreSQL text cannot hold one; bodies are checked by ``kernel.schemas.StrictInput``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            field = _nul_field(scope)
+            if field is not None:
+                where, name = field
+                error = {"loc": [where, name], "field": name, "msg": NUL_MESSAGE, "type": "nul"}
+                await _answer(send, 422, {"detail": [error]})
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_field(scope: Scope) -> tuple[str, str] | None:
+    if "\x00" in scope.get("path", ""):
+        return ("path", "path")
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" not in query and "\x00" not in query:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return ("query", name.replace("\x00", "") or "query")
+    return None
+
+
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps({"detail": f"request body larger than {max_bytes} bytes"}).encode()
+    await _answer(send, 413, {"detail": f"request body larger than {max_bytes} bytes"})
+
+
+async def _answer(send: Send, status: int, content: dict[str, object]) -> None:
+    body = json.dumps(content).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -20,6 +20,7 @@ from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
 from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.errors import Invalid
+from flowpilot.kernel.schemas import NUL_MESSAGE, has_nul
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.web import words
 from flowpilot.web.render import render
@@ -128,7 +129,11 @@ async def metrics_dashboard(
 
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name, value in fields.items():
+        if has_nul(value):
+            raise Invalid(name, NUL_MESSAGE)
+    return fields
 
 
 @router.post(f"{PAGE}/baseline")

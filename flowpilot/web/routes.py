@@ -21,7 +21,7 @@ from flowpilot.web import (
 )
 from flowpilot.web.render import STATIC_DIR, page_router, render, render_error
 
-__all__ = ["mount_static", "render_error", "router", "routers"]
+__all__ = ["http_error", "mount_static", "render_error", "router", "routers"]
 
 router = page_router()
 
@@ -41,10 +41,10 @@ def routers() -> list[APIRouter]:
 def mount_static(app: FastAPI) -> None:
     """Serve ``/static`` and answer unknown page addresses with a page (called by create_app)."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
     """A browser asking for an address that does not exist gets a page, API clients JSON."""
     assert isinstance(exc, StarletteHTTPException)
     wants_page = not request.url.path.startswith(("/api/", "/static/")) and (

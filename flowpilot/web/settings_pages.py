@@ -19,6 +19,7 @@ from flowpilot.auth.deps import AdminUser, CurrentUser
 from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 from flowpilot.kernel.errors import Invalid
 from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.schemas import FORM
 from flowpilot.models.handoffs import URGENCIES
 from flowpilot.notifications import service as notifications_service
 from flowpilot.notifications.schemas import AccountNotificationsUpdate
@@ -109,7 +110,7 @@ def _form_changes(form: Any) -> dict[str, Any]:
 async def save_account(request: Request, actor: AdminUser, session: SessionDep) -> Response:
     form = await request.form()
     try:
-        body = AccountNotificationsUpdate.model_validate(_form_changes(form))
+        body = AccountNotificationsUpdate.model_validate(_form_changes(form), context=FORM)
         _, secret = await notifications_service.update_account_settings(
             session, actor=actor, changes=body.model_dump(exclude_unset=True)
         )
