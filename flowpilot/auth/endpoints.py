@@ -29,11 +29,11 @@ async def login(
         now=now,
         settings=settings,
     )
-    if result.rate_limited:
+    if result.retry_after is not None:
         return JSONResponse(
             {"detail": "too many failed logins; try again later"},
             status_code=429,
-            headers={"Retry-After": str(settings.login_failure_window_seconds)},
+            headers={"Retry-After": str(result.retry_after)},
         )
     if result.token is None or result.user is None or result.login is None:
         # Returned (not raised) so the failed attempt is committed and counts.

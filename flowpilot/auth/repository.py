@@ -19,9 +19,16 @@ from flowpilot.kernel.db.base import UTCDateTime
 from flowpilot.models import LoginFailure, LoginSession, User
 
 
-async def count_failures_since(session: AsyncSession, *, key: str, since: datetime) -> int:
-    stmt = select(func.count()).where(LoginFailure.key == key, LoginFailure.created_at >= since)
-    return int((await session.execute(stmt)).scalar_one())
+async def failures_since(
+    session: AsyncSession, *, keys: list[str], since: datetime
+) -> dict[str, tuple[int, datetime]]:
+    """Per key with failures since ``since``: their count and the oldest one's time."""
+    stmt = (
+        select(LoginFailure.key, func.count(), func.min(LoginFailure.created_at))
+        .where(LoginFailure.key.in_(keys), LoginFailure.created_at >= since)
+        .group_by(LoginFailure.key)
+    )
+    return {key: (int(n), oldest) for key, n, oldest in (await session.execute(stmt)).all()}
 
 
 async def add_failures(session: AsyncSession, *, keys: list[str], at: datetime) -> None:

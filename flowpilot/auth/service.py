@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,27 @@ class LoginResult:
     token: str | None
     user: User | None
     login: LoginSession | None
-    rate_limited: bool = False
+    retry_after: int | None = None  # seconds, when refused for too many failures
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.retry_after is not None
+
+
+def failure_limits(email: str, client_ip: str, settings: Settings) -> dict[str, int]:
+    """The failure counters a login attempt is judged by, with their limits.
+
+    One email from one address is the attacker's usual shape and gets the low limit; the email
+    alone (guessing from many addresses) a higher one; the address alone (many emails; also a
+    whole office behind one NAT) a far higher one, so one person's typos, or an attack on one
+    email, never lock out a colleague's correct password from the same address.
+    """
+    pair = hashlib.sha256(f"{email}|{client_ip}".encode()).hexdigest()
+    return {
+        f"pair:{pair}": settings.login_max_failures,
+        f"email:{email}": settings.login_max_failures_per_email,
+        f"ip:{client_ip[:200]}": settings.login_max_failures_per_address,
+    }
 
 
 def hash_token(token: str) -> str:
@@ -49,23 +70,27 @@ async def login(
     """Check credentials; on success create a server-side login session.
 
     Unknown email and wrong password take the same path (a dummy hash is verified) so they
-    answer the same 401 in the same time class. Failures are recorded per email and per IP.
+    answer the same 401 in the same time class. Failures are recorded per email + address,
+    per email and per address (see ``failure_limits``).
     """
     email = normalize_email(email)
-    keys = [f"email:{email}", f"ip:{client_ip}"]
-    since = now - timedelta(seconds=settings.login_failure_window_seconds)
-    for key in keys:
-        if (
-            await repo.count_failures_since(session, key=key, since=since)
-            >= settings.login_max_failures
-        ):
-            return LoginResult(None, None, None, rate_limited=True)
+    limits = failure_limits(email, client_ip, settings)
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    since = now - window
+    counts = await repo.failures_since(session, keys=list(limits), since=since)
+    retry_after = [
+        (oldest + window - now).total_seconds()
+        for key, (n, oldest) in counts.items()
+        if n >= limits[key]
+    ]
+    if retry_after:
+        return LoginResult(None, None, None, retry_after=max(1, math.ceil(max(retry_after))))
 
     await repo.act_for_email_account(session, email)  # row-level security: before the lookup
     user = await repo.user_by_email(session, email)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
     if not ok or user is None or not user.active:
-        await repo.add_failures(session, keys=keys, at=now)
+        await repo.add_failures(session, keys=list(limits), at=now)
         return LoginResult(None, None, None)
 
     # Housekeeping on success (cheap, and never on the attacker's failing path): forget

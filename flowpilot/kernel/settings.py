@@ -71,7 +71,18 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = _s(
         None, "mark the session cookie `Secure` (unset: when `BASE_URL` is `https://`)"
     )
-    login_max_failures: int = _s(10, "failed logins per email or IP in the window before 429")
+    login_max_failures: int = _s(
+        10, "failed logins for one email from one client address in the window before 429", ge=1
+    )
+    login_max_failures_per_email: int = _s(
+        30, "failed logins for one email from any address in the window before 429", ge=1
+    )
+    login_max_failures_per_address: int = _s(
+        200,
+        "failed logins from one client address for any emails in the window before 429 (at "
+        "least 100: people behind one NAT must not lock each other out)",
+        ge=100,
+    )
     login_failure_window_seconds: int = _s(900, "window for counting failed logins")
 
     # Live stream
