@@ -75,7 +75,7 @@ async def create_user(
             name=name,
             role=role,
             active=True,
-            password_hash=auth_service.hash_password(password),
+            password_hash=await auth_service.hash_password(password),
             created_at=now,
             notify_email=True,
             notify_min_urgency="low",

@@ -12,10 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.auth import repository as repo
-from flowpilot.auth.passwords import dummy_hash, verify_password
-from flowpilot.auth.passwords import (
-    hash_password as hash_password,  # other domains set passwords here
-)
+from flowpilot.auth.passwords import hash_off_loop, verify_off_loop
 from flowpilot.kernel import tenancy
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.settings import Settings
@@ -48,6 +45,11 @@ def failure_limits(email: str, client_ip: str, settings: Settings) -> dict[str, 
         f"email:{email}": settings.login_max_failures_per_email,
         f"ip:{client_ip[:200]}": settings.login_max_failures_per_address,
     }
+
+
+async def hash_password(password: str) -> str:
+    """The stored form of a new password (other domains set passwords here); off the loop."""
+    return await hash_off_loop(password)
 
 
 def hash_token(token: str) -> str:
@@ -88,7 +90,7 @@ async def login(
 
     await repo.act_for_email_account(session, email)  # row-level security: before the lookup
     user = await repo.user_by_email(session, email)
-    ok = verify_password(user.password_hash if user else dummy_hash(), password)
+    ok = await verify_off_loop(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         await repo.add_failures(session, keys=list(limits), at=now)
         return LoginResult(None, None, None)

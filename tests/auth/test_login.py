@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Literal
 
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from flowpilot.auth.passwords import HASH_LIMITER, HASH_THREADS
 from flowpilot.models import LoginFailure, LoginSession
 from tests.factories import PASSWORD
 
@@ -69,16 +73,16 @@ async def test_wrong_password_and_unknown_email_answer_the_same_401(client, fact
 
 async def test_unknown_email_verifies_a_dummy_argon2_hash(client, monkeypatch):
     # Behaviour, not time: an unknown email still runs a real Argon2 verification.
-    from flowpilot.auth import passwords, service
+    from flowpilot.auth import passwords
 
     seen: list[str] = []
-    real = passwords.verify_password
 
-    def spy(password_hash: str, password: str) -> bool:
-        seen.append(password_hash)
-        return real(password_hash, password)
+    class Spy(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            seen.append(str(hash))
+            return super().verify(hash, password)
 
-    monkeypatch.setattr(service, "verify_password", spy)
+    monkeypatch.setattr(passwords, "_hasher", Spy())
     r = await login(client, "ghost@example.test", "whatever-password")
     assert r.status_code == 401
     assert seen == [passwords.dummy_hash()]
@@ -178,3 +182,24 @@ async def test_successful_login_forgets_old_failures_and_expired_logins(client, 
     assert sorted(k.split(":")[0] for k in keys) == ["email", "ip", "pair"]
     assert "email:other@example.test" in keys and "ip:127.0.0.1" in keys
     assert logins == [clock.now() + timedelta(hours=12)]
+
+
+async def test_password_checks_wait_for_a_hashing_thread_not_the_event_loop(client, factory):
+    """While every hashing thread is taken, a login waits for one and other requests answer."""
+    user = await factory.user()
+    tokens = [object() for _ in range(HASH_THREADS)]
+    for token in tokens:
+        await HASH_LIMITER.acquire_on_behalf_of(token)
+    try:
+        login_task = asyncio.create_task(login(client, user.email))
+        for _ in range(1000):  # until the login waits for a thread
+            if HASH_LIMITER.statistics().tasks_waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert HASH_LIMITER.statistics().tasks_waiting == 1
+        assert (await client.get("/healthz")).status_code == 200
+        assert not login_task.done()
+    finally:
+        for token in tokens:
+            HASH_LIMITER.release_on_behalf_of(token)
+    assert (await login_task).status_code == 200
