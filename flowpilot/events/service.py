@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +19,34 @@ from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import Event
 
 log = logging.getLogger("flowpilot.events")
+
+# An answer waits at most this long for its after-commit publish; a slower publish (a hung
+# bus) finishes in the background, and the relay publishes whatever it could not.
+PUBLISH_WAIT_SECONDS = 0.2
+_in_flight: set[asyncio.Task[bool]] = set()
+
+
+class ThrottledLog:
+    """One warning line per ``every`` seconds at most, saying how many it held back: an outage
+    of the bus must not write a traceback per event."""
+
+    def __init__(self, logger: logging.Logger, every: float = 10.0) -> None:
+        self.logger = logger
+        self.every = every
+        self.next_at = 0.0
+        self.held = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()  # log pacing, not domain time
+        if now < self.next_at:
+            self.held += 1
+            return
+        held, self.held, self.next_at = self.held, 0, now + self.every
+        suffix = f" ({held} more like it since the last line)" if held else ""
+        self.logger.warning(message + suffix, *args)
+
+
+_failures = ThrottledLog(log)
 
 
 def to_bus_event(event: Event, *, relayed: bool = False) -> BusEvent:
@@ -47,8 +77,13 @@ async def publish_and_mark(
     try:
         for event in events:
             await bus.publish(event)
-    except Exception:
-        log.exception("publishing events %s failed; the relay will retry", [e.id for e in events])
+    except Exception as exc:
+        _failures.warning(
+            "publishing events %s failed (%s: %s); the relay will retry",
+            [e.id for e in events],
+            type(exc).__name__,
+            exc,
+        )
         return False
     if batched:
         marks.marker(bind).mark([e.id for e in events], now=now)
@@ -95,7 +130,12 @@ async def append(
         bus_event = to_bus_event(event)
 
         async def _publish() -> None:
-            await publish_and_mark(bus, bind, [bus_event], now=now, batched=True)
+            task = asyncio.create_task(
+                publish_and_mark(bus, bind, [bus_event], now=now, batched=True)
+            )
+            _in_flight.add(task)
+            task.add_done_callback(_in_flight.discard)
+            await asyncio.wait({task}, timeout=PUBLISH_WAIT_SECONDS)
 
         after_commit(session, _publish)
     return event

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         None, "Redis Streams event bus for several replicas (unset: in-process)"
     )
     redis_prefix: str = _s("flowpilot", "prefix of every Redis key")
+    redis_timeout_seconds: float = _s(
+        1.0,
+        "how long a publish or readiness check waits for Redis before giving up (the relay "
+        "republishes what failed); answers wait for a publish 0.2 s at most either way",
+        gt=0,
+        le=30,
+    )
 
     # Email and links
     smtp_url: str | None = _s(

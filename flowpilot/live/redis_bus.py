@@ -70,11 +70,13 @@ class RedisBus:
         heartbeat_seconds: float = 25.0,
         ticker: Ticker | None = None,
         block_ms: int = 5000,
+        timeout_seconds: float = 1.0,
     ) -> None:
         self.url = url
         self.history = history
         self.prefix = prefix
         self.block_ms = block_ms
+        self.timeout_seconds = timeout_seconds
         self.fanout = Fanout(
             queue_size=queue_size, heartbeat_seconds=heartbeat_seconds, ticker=ticker
         )
@@ -96,7 +98,14 @@ class RedisBus:
 
     async def start(self) -> None:
         """Connect (a set but unreachable Redis fails start-up loudly) and start the reader."""
-        self._redis = Redis.from_url(self.url, decode_responses=True)
+        # Publishes and pings give up after timeout_seconds: a hung Redis (stopped, not down)
+        # would otherwise hold every caller until the OS gives up on the connection.
+        self._redis = Redis.from_url(
+            self.url,
+            decode_responses=True,
+            socket_timeout=self.timeout_seconds,
+            socket_connect_timeout=self.timeout_seconds,
+        )
         # Its own pool: the reader's blocking XREAD never holds up a publish.
         # The reader blocks in XREAD for block_ms; its socket timeout must outlast that block
         # (redis-py's default of 5 s equals our default block, and a timeout there cost a
@@ -104,8 +113,8 @@ class RedisBus:
         self._reader = Redis.from_url(
             self.url, decode_responses=True, socket_timeout=self.block_ms / 1000 + 10
         )
-        await self._redis.ping()
-        newest = await self._redis.xrevrange(self.feed_key, count=1)
+        await self._reader.ping()  # start-up may wait longer than a publish
+        newest = await self._reader.xrevrange(self.feed_key, count=1)
         self._last_id = str(newest[0][0]) if newest else "0-0"
         self._reader_task = asyncio.create_task(self._read_loop(), name="redis-bus-reader")
         self.fanout.start()

@@ -59,6 +59,7 @@ def build_bus(settings: Settings) -> Bus:
             prefix=settings.redis_prefix,
             queue_size=settings.sse_queue_size,
             heartbeat_seconds=settings.sse_heartbeat_seconds,
+            timeout_seconds=settings.redis_timeout_seconds,
         )
     return MemoryBus(
         queue_size=settings.sse_queue_size, heartbeat_seconds=settings.sse_heartbeat_seconds

@@ -14,7 +14,7 @@ async def test_healthz(client):
 async def test_readyz_checks_database_and_bus(client):
     r = await client.get("/readyz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ready", "database": "ok", "bus": "ok"}
+    assert r.json() == {"status": "ready", "database": "ok", "bus": "ok", "down": []}
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(app, client):
