@@ -104,7 +104,9 @@ class Settings(BaseSettings):
     delivery_concurrency: int = _s(10, "sends in flight per worker")
     webhook_timeout_seconds: float = _s(10.0, "webhook request timeout")
     webhook_block_private_networks: bool = _s(
-        False, "refuse webhook URLs that resolve to loopback, private or link-local addresses"
+        True,
+        "refuse webhook URLs that resolve to loopback, private, link-local or other internal "
+        "addresses (at save and at send); `false` only for receivers on a trusted network",
     )
     escalation_chain_interval_seconds: float = _s(
         15.0, "how often re-notify / admin alerts are checked"

@@ -28,7 +28,7 @@ from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
 from flowpilot.notifications.chain import run_chain_once
 from flowpilot.notifications.email import SendError
-from flowpilot.notifications.messages import build_notice, slack_message
+from flowpilot.notifications.messages import build_notice, webhook_message
 
 log = logging.getLogger("flowpilot.notifications")
 
@@ -150,9 +150,19 @@ async def _send(
         await webhook_channel.post(
             client,
             url=job.webhook_url or "",
-            secret=job.webhook_secret or "",
-            message=slack_message(
-                notice, event_type=job.event_type, event_id=job.event_id, payload=job.payload
+            secrets_=webhook_channel.signing_secrets(
+                job.webhook_secret or "",
+                job.webhook_previous_secret,
+                job.webhook_secret_rotated_at,
+                now,
+            ),
+            message=webhook_message(
+                notice,
+                fmt=job.webhook_format,
+                event_type=job.event_type,
+                event_id=job.event_id,
+                created_at=job.event_created_at,
+                payload=job.payload,
             ),
             delivery_id=job.delivery_id,
             event_type=job.event_type,

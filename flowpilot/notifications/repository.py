@@ -99,6 +99,7 @@ class Job:
     attempts: int
     event_id: int
     event_type: str
+    event_created_at: datetime
     payload: dict[str, Any]
     handoff_id: str
     handoff_status: str
@@ -109,6 +110,9 @@ class Job:
     webhook_url: str | None
     webhook_secret: str | None
     webhook_enabled: bool
+    webhook_previous_secret: str | None = None
+    webhook_secret_rotated_at: datetime | None = None
+    webhook_format: str = "slack"
 
 
 async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
@@ -132,6 +136,7 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
                 attempts=delivery.attempts,
                 event_id=event.id,
                 event_type=event.type,
+                event_created_at=event.created_at,
                 payload=dict(event.payload or {}),
                 handoff_id=delivery.handoff_id,
                 handoff_status=handoff_status,
@@ -142,6 +147,9 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
                 webhook_url=account.webhook_url,
                 webhook_secret=account.webhook_secret,
                 webhook_enabled=bool(account.webhook_enabled),
+                webhook_previous_secret=account.webhook_previous_secret,
+                webhook_secret_rotated_at=account.webhook_secret_rotated_at,
+                webhook_format=account.webhook_format,
             )
         )
     return jobs
