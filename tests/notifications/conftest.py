@@ -45,8 +45,17 @@ class _Collector:
         self.lock = threading.Lock()
         # Hang up right after accepting each message (as a server's idle timeout would).
         self.hang_up_after_each = False
+        # A slow server: when set, each message waits (in the server) until it is released.
+        self.release: threading.Event | None = None
+        self.waiting = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.release is not None:
+            with self.lock:
+                self.waiting += 1
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+            with self.lock:
+                self.waiting -= 1
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(
