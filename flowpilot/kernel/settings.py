@@ -119,10 +119,16 @@ class Settings(BaseSettings):
         300.0, "lease after which a delivery stuck in `sending` is retaken"
     )
     delivery_batch_size: int = _s(50, "deliveries leased per round")
-    delivery_concurrency: int = _s(10, "sends in flight per worker")
+    delivery_concurrency: int = _s(10, "webhook sends in flight per worker")
+    email_batch_size: int = _s(500, "email deliveries leased per round (the email lane)")
+    email_concurrency: int = _s(
+        20, "SMTP connections (mails in flight) per worker, each reused for the whole round"
+    )
     webhook_timeout_seconds: float = _s(10.0, "webhook request timeout")
     webhook_block_private_networks: bool = _s(
-        False, "refuse webhook URLs that resolve to loopback, private or link-local addresses"
+        True,
+        "refuse webhook URLs that resolve to loopback, private, link-local or other internal "
+        "addresses (at save and at send); `false` only for receivers on a trusted network",
     )
     escalation_chain_interval_seconds: float = _s(
         15.0, "how often re-notify / admin alerts are checked"

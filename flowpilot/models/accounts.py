@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flowpilot.kernel.db.base import Base, JSONType, UTCDateTime, new_id
+
+
+class WebhookFormat(StrEnum):
+    """The account webhook's message shape."""
+
+    SLACK = "slack"  # Slack incoming webhook: text + Block Kit blocks
+    TEAMS = "teams"  # Microsoft Teams incoming webhook: a MessageCard
+    GENERIC = "generic"  # the event itself: {"id", "type", "timestamp", "data"}
+
+
+WEBHOOK_FORMATS: tuple[WebhookFormat, ...] = tuple(WebhookFormat)
 
 
 class Account(Base):
@@ -19,10 +31,16 @@ class Account(Base):
     # Escalation chain: re-notify seniors after N minutes, alert admins after M minutes.
     renotify_after_minutes: Mapped[int] = mapped_column(Integer, default=10)
     admin_alert_after_minutes: Mapped[int] = mapped_column(Integer, default=30)
-    # Outgoing webhook (Slack-compatible JSON, HMAC-SHA256 signed).
+    # Outgoing webhook (Standard Webhooks signing; Slack, Teams or generic JSON).
     webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     webhook_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The secret before the last rotation, still signed with until 24 h after rotated_at.
+    webhook_previous_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    webhook_secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    webhook_format: Mapped[str] = mapped_column(
+        String(20), default=WebhookFormat.SLACK, server_default=text("'slack'")
+    )
     # Claim target minutes per urgency ({"critical": 5, ...}); missing keys or NULL: defaults.
     claim_target_minutes: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
 

@@ -22,52 +22,93 @@ from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.settings import Settings
 from flowpilot.models.events import EventType
 from flowpilot.models.handoffs import HandoffStatus
-from flowpilot.models.notifications import Channel, DeliveryStatus
+from flowpilot.models.notifications import CHANNELS, Channel, DeliveryStatus
 from flowpilot.notifications import email as email_channel
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
 from flowpilot.notifications.chain import run_chain_once
 from flowpilot.notifications.email import SendError
-from flowpilot.notifications.messages import build_notice, slack_message
+from flowpilot.notifications.messages import build_notice, webhook_message
+from flowpilot.notifications.outcomes import Outcome, Recorder, record
 
 log = logging.getLogger("flowpilot.notifications")
 
-__all__ = ["dispatcher_job", "escalation_chain_job", "run_chain_once", "run_once", "take_due"]
+__all__ = [
+    "dispatcher_job",
+    "escalation_chain_job",
+    "lane_job",
+    "run_chain_once",
+    "run_once",
+    "take_due",
+]
 
 
-async def take_due(ctx: Context, *, limit: int | None = None) -> list[repo.Job]:
-    """Lease due deliveries and read what sending needs, in one short committed transaction."""
+async def take_due(
+    ctx: Context, *, limit: int | None = None, channel: str | None = None
+) -> list[repo.Job]:
+    """Lease due deliveries (of one ``channel``, or all) and read what sending needs, in one
+    short committed transaction."""
     now = ctx.clock.now()
     async with unit_of_work(ctx.system.sessionmaker) as session:  # every account's due deliveries
         ids = await repo.take_due(
             session,
             now=now,
-            limit=limit or ctx.settings.delivery_batch_size,
+            limit=limit or _batch_size(ctx.settings, channel),
             lease_seconds=ctx.settings.delivery_sending_timeout_seconds,
             skip_locked=ctx.system.engine.dialect.name == "postgresql",
+            channel=channel,
         )
         return await repo.load_jobs(session, ids)
 
 
-async def run_once(ctx: Context, *, limit: int | None = None) -> int:
-    """One dispatcher round: returns how many deliveries were taken (0 when idle)."""
+def _batch_size(settings: Settings, channel: str | None) -> int:
+    return settings.email_batch_size if channel == Channel.EMAIL else settings.delivery_batch_size
+
+
+def _concurrency(settings: Settings, channel: str | None) -> int:
+    if channel == Channel.EMAIL:
+        return max(1, settings.email_concurrency)
+    return max(1, settings.delivery_concurrency)
+
+
+async def run_once(ctx: Context, *, limit: int | None = None, channel: str | None = None) -> int:
+    """One dispatcher round over ``channel`` (default: every channel): returns how many
+    deliveries were taken (0 when idle). Outcomes are committed in small batches as they
+    come (see ``outcomes.py``); leases the round could not start before they would expire
+    are handed back."""
     _outcomes(ctx)  # registered up front, so /metrics shows it before the first send
-    jobs = await take_due(ctx, limit=limit)
+    jobs = await take_due(ctx, limit=limit, channel=channel)
     if not jobs:
         return 0
-    gate = asyncio.Semaphore(max(1, ctx.settings.delivery_concurrency))
+    settings = ctx.settings
+    # No send starts past half the lease (a slow server must not outlast it: another worker
+    # would take the row again and send it too); the rest is handed back.
+    start_by = ctx.clock.now() + timedelta(seconds=settings.delivery_sending_timeout_seconds / 2)
+    queue = iter(jobs)
+    unstarted: list[repo.Job] = []
     async with (
         httpx.AsyncClient(
-            timeout=ctx.settings.webhook_timeout_seconds, follow_redirects=False
+            timeout=settings.webhook_timeout_seconds, follow_redirects=False
         ) as client,
-        email_channel.SmtpConnections(ctx.settings) as smtp,
+        email_channel.SmtpConnections(settings) as smtp,
+        Recorder(ctx, lambda o: _count(ctx, o.channel, o.status)) as recorder,
     ):
 
-        async def one(job: repo.Job) -> None:
-            async with gate:
-                await process(ctx, job, client, smtp)
+        async def sender() -> None:
+            for job in queue:
+                if ctx.clock.now() >= start_by:
+                    unstarted.append(job)
+                    continue
+                await process(ctx, job, client, smtp, recorder=recorder)
 
-        await asyncio.gather(*(one(job) for job in jobs))
+        await asyncio.gather(
+            *(sender() for _ in range(min(_concurrency(settings, channel), len(jobs))))
+        )
+    if unstarted:
+        async with unit_of_work(ctx.system.sessionmaker) as session:
+            await repo.release(
+                session, [(j.delivery_id, j.attempts) for j in unstarted], ctx.clock.now()
+            )
     return len(jobs)
 
 
@@ -76,27 +117,30 @@ async def process(
     job: repo.Job,
     client: httpx.AsyncClient,
     smtp: email_channel.SmtpConnections | None = None,
+    *,
+    recorder: Recorder | None = None,
 ) -> None:
-    """Send one leased delivery (or decide not to) and record the outcome."""
+    """Send one leased delivery (or decide not to) and record the outcome (on ``recorder``'s
+    next batch, or at once without one)."""
     settings = ctx.settings
     skip = _skip_reason(job)
     if skip is not None:
-        await _finish(ctx, job, status=DeliveryStatus.SKIPPED, error=skip)
+        await _finish(ctx, job, status=DeliveryStatus.SKIPPED, error=skip, recorder=recorder)
         return
     if job.attempts > settings.delivery_max_attempts:
         # Only an expired lease gets here: the worker died mid-send on the last attempt.
         error = f"gave up after {job.attempts - 1} attempts (last one never finished)"
-        await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error)
+        await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error, recorder=recorder)
         return
     try:
         await _send(ctx, job, client, smtp)
     except SendError as exc:
-        await _failed(ctx, job, str(exc))
+        await _failed(ctx, job, str(exc), recorder)
     except Exception as exc:
         log.exception("delivery %s: unexpected error while sending", job.delivery_id)
-        await _failed(ctx, job, f"internal error: {type(exc).__name__}")
+        await _failed(ctx, job, f"internal error: {type(exc).__name__}", recorder)
     else:
-        await _finish(ctx, job, status=DeliveryStatus.SENT, error=None)
+        await _finish(ctx, job, status=DeliveryStatus.SENT, error=None, recorder=recorder)
 
 
 def _skip_reason(job: repo.Job) -> str | None:
@@ -150,9 +194,19 @@ async def _send(
         await webhook_channel.post(
             client,
             url=job.webhook_url or "",
-            secret=job.webhook_secret or "",
-            message=slack_message(
-                notice, event_type=job.event_type, event_id=job.event_id, payload=job.payload
+            secrets_=webhook_channel.signing_secrets(
+                job.webhook_secret or "",
+                job.webhook_previous_secret,
+                job.webhook_secret_rotated_at,
+                now,
+            ),
+            message=webhook_message(
+                notice,
+                fmt=job.webhook_format,
+                event_type=job.event_type,
+                event_id=job.event_id,
+                created_at=job.event_created_at,
+                payload=job.payload,
             ),
             delivery_id=job.delivery_id,
             event_type=job.event_type,
@@ -171,12 +225,19 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     return delay * (1.0 - jitter * random.random())
 
 
-async def _failed(ctx: Context, job: repo.Job, error: str) -> None:
+async def _failed(ctx: Context, job: repo.Job, error: str, recorder: Recorder | None) -> None:
     if job.attempts >= ctx.settings.delivery_max_attempts:
-        await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error)
+        await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error, recorder=recorder)
         return
     retry_at = ctx.clock.now() + timedelta(seconds=backoff_seconds(ctx.settings, job.attempts))
-    await _finish(ctx, job, status=DeliveryStatus.FAILED, error=error, next_attempt_at=retry_at)
+    await _finish(
+        ctx,
+        job,
+        status=DeliveryStatus.FAILED,
+        error=error,
+        next_attempt_at=retry_at,
+        recorder=recorder,
+    )
 
 
 async def _finish(
@@ -186,21 +247,17 @@ async def _finish(
     status: str,
     error: str | None,
     next_attempt_at: datetime | None = None,
+    recorder: Recorder | None = None,
 ) -> None:
-    async with unit_of_work(ctx.system.sessionmaker) as session:
-        recorded = await repo.finish(
-            session,
-            delivery_id=job.delivery_id,
-            attempts=job.attempts,
-            now=ctx.clock.now(),
-            status=status,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-        )
-    if not recorded:
-        log.warning("delivery %s: lease lost before recording %s", job.delivery_id, status)
-        return
-    _outcomes(ctx).labels(channel=job.channel, outcome=status).inc()
+    outcome = Outcome(job.delivery_id, job.channel, job.attempts, status, error, next_attempt_at)
+    if recorder is not None:
+        recorder.add(outcome)
+    else:
+        await record(ctx, [outcome], lambda o: _count(ctx, o.channel, o.status))
+
+
+def _count(ctx: Context, channel: str, status: str) -> None:
+    _outcomes(ctx).labels(channel=channel, outcome=status).inc()
 
 
 def _outcomes(ctx: Context) -> Counter:
@@ -213,16 +270,22 @@ def _outcomes(ctx: Context) -> Counter:
 
 
 async def dispatcher_job(ctx: Context) -> None:
-    """Loop: take due deliveries (SKIP LOCKED on PostgreSQL), send, record the outcome."""
+    """One lane per channel, each draining on its own: a slow SMTP server never holds up a
+    webhook (nor a slow webhook the mail) longer than one ``dispatcher_interval_seconds``."""
+    await asyncio.gather(*(lane_job(ctx, channel) for channel in CHANNELS))
+
+
+async def lane_job(ctx: Context, channel: str) -> None:
+    """Loop: take due deliveries of ``channel`` (SKIP LOCKED on PostgreSQL), send, record."""
     while True:
         try:
-            taken = await run_once(ctx)
+            taken = await run_once(ctx, channel=channel)
         except Exception:
-            log.exception("delivery dispatcher round failed")
+            log.exception("delivery dispatcher round (%s) failed", channel)
             taken = 0
         # A full batch means more may be due: go again at once; otherwise wait (one indexed
-        # query per interval while idle).
-        if taken < ctx.settings.delivery_batch_size:
+        # query per lane and interval while idle).
+        if taken < _batch_size(ctx.settings, channel):
             await asyncio.sleep(ctx.settings.dispatcher_interval_seconds)
 
 

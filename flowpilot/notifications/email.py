@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
 from flowpilot.kernel.settings import Settings
-from flowpilot.notifications.messages import Notice, html_body, plain_text
-
-# RFC 5322 allows 998-character lines; folding at 78 splits subjects in odd places.
-_POLICY = email.policy.default.clone(max_line_length=998)
+from flowpilot.notifications.messages import Notice
+from flowpilot.notifications.mime import Outgoing, render_email
 
 
 class SendError(Exception):
     """A failed attempt; the message is what the product shows as ``last_error``."""
-
-
-def _header(value: str) -> str:
-    return " ".join(value.split())
 
 
 def build_email(
@@ -38,25 +29,20 @@ def build_email(
     to_name: str | None,
     settings: Settings,
     now: datetime,
-) -> EmailMessage:
+) -> Outgoing:
     """A multipart/alternative message (plain text + HTML), its Message-ID from the delivery."""
-    msg = EmailMessage(policy=_POLICY)
-    msg["From"] = settings.mail_from
-    msg["To"] = formataddr((_header(to_name or ""), to_email))
-    msg["Subject"] = _header(notice.subject)
-    msg["Date"] = format_datetime(now)
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "flowpilot"
-    # Same delivery, same Message-ID: a retry after a crash can be de-duplicated downstream.
-    msg["Message-ID"] = f"<{delivery_id}@{domain}>"
-    msg["X-FlowPilot-Delivery"] = delivery_id
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(plain_text(notice, greeting_name=to_name))
-    msg.add_alternative(html_body(notice, greeting_name=to_name), subtype="html")
-    return msg
+    return render_email(
+        notice,
+        delivery_id=delivery_id,
+        to_email=to_email,
+        to_name=to_name,
+        mail_from=settings.mail_from,
+        now=now,
+    )
 
 
 async def send(
-    msg: EmailMessage,
+    msg: Outgoing,
     *,
     delivery_id: str,
     settings: Settings,
@@ -77,14 +63,14 @@ async def send(
             raise SendError(f"mailbox unavailable: {exc.strerror or exc}") from exc
 
 
-def _write_mailbox(msg: EmailMessage, folder: Path, delivery_id: str) -> None:
+def _write_mailbox(msg: Outgoing, folder: Path, delivery_id: str) -> None:
     # Write then rename: a reader never sees half a message, and a retry replaces, never adds.
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{delivery_id}.eml"
     tmp = folder / f".{delivery_id}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "wb") as fh:
-            fh.write(msg.as_bytes())
+            fh.write(msg.data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
@@ -151,7 +137,7 @@ class SmtpConnections:
         for client in idle:
             await _close(client, quit=True)
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: Outgoing) -> None:
         if self._idle:
             client = self._idle.pop()
             try:
@@ -190,14 +176,9 @@ class SmtpConnections:
             raise
         return client
 
-    async def _send_on(self, client: aiosmtplib.SMTP, msg: EmailMessage) -> None:
+    async def _send_on(self, client: aiosmtplib.SMTP, msg: Outgoing) -> None:
         try:
-            await client.sendmail(
-                parseaddr(str(msg["From"]))[1],
-                [a.addr_spec for a in msg["To"].addresses],
-                # Our own serialization: aiosmtplib's would re-fold headers at 78 characters.
-                msg.as_bytes(policy=_POLICY.clone(linesep="\r\n")),
-            )
+            await client.sendmail(msg.mail_from, [msg.rcpt_to], msg.data)
         except BaseException:
             await _close(client, quit=False)
             raise

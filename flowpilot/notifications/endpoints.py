@@ -8,6 +8,7 @@ from flowpilot.accounts import service as accounts_service
 from flowpilot.auth.deps import AdminUser, CurrentUser
 from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
 from flowpilot.models import Account
+from flowpilot.models.accounts import WebhookFormat
 from flowpilot.notifications import service
 from flowpilot.notifications.schemas import (
     AccountNotificationsOut,
@@ -54,6 +55,7 @@ def _settings_out(account: Account, secret: str | None = None) -> AccountNotific
         webhook_url=account.webhook_url,
         webhook_enabled=account.webhook_enabled,
         webhook_secret_set=bool(account.webhook_secret),
+        webhook_format=WebhookFormat(account.webhook_format),
         claim_target_minutes=accounts_service.claim_targets(account),
         webhook_secret=secret,
     )
@@ -72,17 +74,22 @@ async def get_account_notifications(
     response_model_exclude_none=False,
 )
 async def update_account_notifications(
-    body: AccountNotificationsUpdate, actor: AdminUser, session: SessionDep
+    body: AccountNotificationsUpdate, actor: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> AccountNotificationsOut:
     account, secret = await service.update_account_settings(
-        session, actor=actor, changes=body.model_dump(exclude_unset=True)
+        session,
+        actor=actor,
+        changes=body.model_dump(exclude_unset=True),
+        block_private_networks=settings.webhook_block_private_networks,
     )
     return _settings_out(account, secret)
 
 
 @router.post("/account/notifications/webhook-secret", response_model=WebhookSecretOut)
-async def rotate_webhook_secret(actor: AdminUser, session: SessionDep) -> WebhookSecretOut:
-    secret = await service.rotate_webhook_secret(session, actor=actor)
+async def rotate_webhook_secret(
+    actor: AdminUser, session: SessionDep, now: NowDep
+) -> WebhookSecretOut:
+    secret = await service.rotate_webhook_secret(session, actor=actor, now=now)
     return WebhookSecretOut(webhook_secret=secret)
 
 

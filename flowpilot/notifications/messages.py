@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from flowpilot.models.accounts import WebhookFormat
 from flowpilot.models.events import EventType
 from flowpilot.models.handoffs import HandoffStatus
 
@@ -128,4 +130,96 @@ def slack_message(
         "text": f"{notice.headline} {notice.link}",
         "blocks": blocks,
         "flowpilot": {"event_id": event_id, "type": event_type, "handoff": payload},
+    }
+
+
+def teams_message(
+    notice: Notice, *, event_type: str, event_id: int, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A Microsoft Teams (Office 365 connector / Workflows) MessageCard."""
+    section: dict[str, Any] = {
+        "activityTitle": notice.headline,
+        "facts": [{"name": label, "value": value} for label, value in notice.lines],
+        "markdown": False,
+    }
+    if notice.status_note:
+        section["text"] = notice.status_note
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": notice.subject,
+        "themeColor": _THEME.get(str(payload.get("urgency")), "1F5FBF"),
+        "title": notice.headline,
+        "sections": [section],
+        "potentialAction": [
+            {
+                "@type": "OpenUri",
+                "name": "Open the handoff",
+                "targets": [{"os": "default", "uri": notice.link}],
+            }
+        ],
+    }
+
+
+_THEME = {"critical": "C62828", "high": "EF6C00", "normal": "1F5FBF", "low": "607D8B"}
+
+
+def generic_message(
+    *, event_type: str, event_id: int, created_at: datetime, payload: dict[str, Any], link: str
+) -> dict[str, Any]:
+    """The event itself, in the Standard Webhooks payload shape (type, timestamp, data)."""
+    return {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": created_at.isoformat().replace("+00:00", "Z"),
+        "data": {**payload, "link": link},
+    }
+
+
+def webhook_message(
+    notice: Notice,
+    *,
+    fmt: str,
+    event_type: str,
+    event_id: int,
+    created_at: datetime,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The account webhook's body in its chosen format (unknown formats: Slack)."""
+    if fmt == WebhookFormat.TEAMS:
+        return teams_message(notice, event_type=event_type, event_id=event_id, payload=payload)
+    if fmt == WebhookFormat.GENERIC:
+        return generic_message(
+            event_type=event_type,
+            event_id=event_id,
+            created_at=created_at,
+            payload=payload,
+            link=notice.link,
+        )
+    return slack_message(notice, event_type=event_type, event_id=event_id, payload=payload)
+
+
+def test_message(
+    *, fmt: str, account_name: str, account_id: str, sent_by: str, now: datetime
+) -> dict[str, Any]:
+    """What "Send a test message" posts, in the account's format."""
+    text = f"FlowPilot test message for {account_name}: this webhook works."
+    if fmt == WebhookFormat.TEAMS:
+        return {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": text,
+            "title": "FlowPilot test message",
+            "text": text,
+        }
+    if fmt == WebhookFormat.GENERIC:
+        return {
+            "id": 0,
+            "type": "test",
+            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "data": {"account_id": account_id, "sent_by": sent_by, "text": text},
+        }
+    return {
+        "text": text,
+        "flowpilot": {"type": "test", "account_id": account_id, "sent_by": sent_by},
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_own_account, select_scoped
@@ -57,6 +57,7 @@ async def take_due(
     limit: int,
     lease_seconds: float,
     skip_locked: bool,
+    channel: str | None = None,
 ) -> list[str]:
     """Lease up to ``limit`` due deliveries to this worker; returns their ids.
 
@@ -71,6 +72,8 @@ async def take_due(
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
     )
+    if channel is not None:
+        stmt = stmt.where(Delivery.channel == channel)
     if skip_locked:
         stmt = stmt.with_for_update(skip_locked=True)
     ids = list((await session.execute(stmt)).scalars().all())
@@ -99,6 +102,7 @@ class Job:
     attempts: int
     event_id: int
     event_type: str
+    event_created_at: datetime
     payload: dict[str, Any]
     handoff_id: str
     handoff_status: str
@@ -109,6 +113,9 @@ class Job:
     webhook_url: str | None
     webhook_secret: str | None
     webhook_enabled: bool
+    webhook_previous_secret: str | None = None
+    webhook_secret_rotated_at: datetime | None = None
+    webhook_format: str = "slack"
 
 
 async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
@@ -132,6 +139,7 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
                 attempts=delivery.attempts,
                 event_id=event.id,
                 event_type=event.type,
+                event_created_at=event.created_at,
                 payload=dict(event.payload or {}),
                 handoff_id=delivery.handoff_id,
                 handoff_status=handoff_status,
@@ -142,6 +150,9 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
                 webhook_url=account.webhook_url,
                 webhook_secret=account.webhook_secret,
                 webhook_enabled=bool(account.webhook_enabled),
+                webhook_previous_secret=account.webhook_previous_secret,
+                webhook_secret_rotated_at=account.webhook_secret_rotated_at,
+                webhook_format=account.webhook_format,
             )
         )
     return jobs
@@ -183,6 +194,83 @@ async def finish(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Finish:
+    delivery_id: str
+    attempts: int
+    status: str
+    last_error: str | None
+    next_attempt_at: datetime | None = None
+
+
+SENT_CHUNK = 500
+
+
+async def finish_many(
+    session: AsyncSession, outcomes: Sequence[Finish], *, now: datetime
+) -> set[str]:
+    """Record several outcomes (each fenced as in :func:`finish`); returns the recorded ids.
+
+    The ``sent`` rows, nearly all of them, go in one statement per ``SENT_CHUNK``.
+    """
+    recorded: set[str] = set()
+    sent = [o for o in outcomes if o.status == DeliveryStatus.SENT]
+    for start in range(0, len(sent), SENT_CHUNK):
+        chunk = sent[start : start + SENT_CHUNK]
+        result = await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.status == DeliveryStatus.SENDING,
+                tuple_(Delivery.id, Delivery.attempts).in_(
+                    [(o.delivery_id, o.attempts) for o in chunk]
+                ),
+            )
+            .values(
+                status=DeliveryStatus.SENT,
+                last_error=None,
+                locked_at=None,
+                sent_at=now,
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        recorded.update(result.scalars().all())
+    for o in outcomes:
+        if o.status != DeliveryStatus.SENT and await finish(
+            session,
+            delivery_id=o.delivery_id,
+            attempts=o.attempts,
+            now=now,
+            status=o.status,
+            last_error=o.last_error,
+            next_attempt_at=o.next_attempt_at,
+        ):
+            recorded.add(o.delivery_id)
+    return recorded
+
+
+async def release(session: AsyncSession, leases: Sequence[tuple[str, int]], now: datetime) -> None:
+    """Hand back leased rows a round did not get to: due now, the attempt not counted."""
+    if not leases:
+        return
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.SENDING,
+            tuple_(Delivery.id, Delivery.attempts).in_(leases),
+        )
+        .values(
+            status=DeliveryStatus.PENDING,
+            attempts=Delivery.attempts - 1,
+            locked_at=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)

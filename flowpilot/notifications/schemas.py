@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, StringConstraints
 
 from flowpilot.kernel.schemas import Output, StrictInput
+from flowpilot.models.accounts import WebhookFormat
 
 
 class DeliveryOut(Output):
@@ -64,6 +65,8 @@ class AccountNotificationsUpdate(StrictInput):
     admin_alert_after_minutes: int | None = Field(default=None, ge=1, le=10080)
     webhook_url: WebhookUrl = None
     webhook_enabled: bool | None = None
+    # slack (text + blocks), teams (a MessageCard) or generic (the event itself).
+    webhook_format: WebhookFormat | None = None
     claim_target_minutes: ClaimTargetsUpdate | None = None
 
 
@@ -73,6 +76,7 @@ class AccountNotificationsOut(Output):
     webhook_url: str | None
     webhook_enabled: bool
     webhook_secret_set: bool
+    webhook_format: WebhookFormat
     # Minutes to claim per urgency: {"critical": 5, "high": 15, "normal": 60, "low": 240}.
     claim_target_minutes: dict[str, int]
     # Only present in the answer that generated it: the secret is shown once.

@@ -22,6 +22,7 @@ from flowpilot.models.notifications import Channel, DeliveryStatus
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
 from flowpilot.notifications.email import SendError
+from flowpilot.notifications.messages import test_message
 
 WEBHOOK_KEY = "webhook"
 # Which event types notify whom. The webhook (the team's channel) hears about new and
@@ -159,7 +160,7 @@ def _latest_error(deliveries: Sequence[Delivery], status: str) -> str:
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    return webhook_channel.new_secret()
 
 
 async def get_account_settings(session: AsyncSession, *, actor: Actor) -> Account:
@@ -168,12 +169,17 @@ async def get_account_settings(session: AsyncSession, *, actor: Actor) -> Accoun
 
 
 async def update_account_settings(
-    session: AsyncSession, *, actor: Actor, changes: dict[str, Any]
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    changes: dict[str, Any],
+    block_private_networks: bool = True,
 ) -> tuple[Account, str | None]:
     """Apply admin changes to the escalation chain and webhook; returns a new secret if made.
 
     Enabling the webhook without a secret generates one (returned once): nothing unsigned
-    ever leaves. Clearing the URL switches the webhook off.
+    ever leaves. Clearing the URL switches the webhook off. A new URL that resolves to an
+    internal address is refused while ``block_private_networks`` is on.
     """
     account = await accounts_service.get_account(session, actor=actor)
     targets = _claim_targets(account, changes)
@@ -196,6 +202,13 @@ async def update_account_settings(
         enabled = False
     if enabled and not url:
         raise Invalid("webhook_url", "set a webhook URL before enabling the webhook")
+    if block_private_networks and url and url != account.webhook_url:
+        refused = await webhook_channel.check_url_at_save(url)
+        if refused:
+            raise Invalid("webhook_url", refused)
+    fmt = changes.get("webhook_format", account.webhook_format)
+    if fmt is None:
+        raise Invalid("webhook_format", "must not be null")
     new_secret = None
     if enabled and not account.webhook_secret:
         new_secret = new_webhook_secret()
@@ -205,6 +218,7 @@ async def update_account_settings(
     account.claim_target_minutes = targets
     account.webhook_url = url
     account.webhook_enabled = bool(enabled)
+    account.webhook_format = fmt
     await session.flush()
     return account, new_secret
 
@@ -224,10 +238,14 @@ def _claim_targets(account: Account, changes: dict[str, Any]) -> dict[str, int]:
     return targets
 
 
-async def rotate_webhook_secret(session: AsyncSession, *, actor: Actor) -> str:
-    """Generate a new webhook signing secret; the old one stops verifying at once."""
+async def rotate_webhook_secret(session: AsyncSession, *, actor: Actor, now: datetime) -> str:
+    """Generate a new webhook signing secret; for 24 hours every webhook is signed with the
+    new and the previous one, so receivers can switch over."""
     account = await accounts_service.get_account(session, actor=actor)
     secret = new_webhook_secret()
+    if account.webhook_secret:
+        account.webhook_previous_secret = account.webhook_secret
+        account.webhook_secret_rotated_at = now
     account.webhook_secret = secret
     await session.flush()
     return secret
@@ -242,22 +260,32 @@ async def send_test_webhook(
         raise Invalid("webhook_url", "set a webhook URL first")
     if not account.webhook_secret:
         raise Invalid("webhook_secret", "generate a signing secret first")
-    message = {
-        "text": f"FlowPilot test message for {account.name}: this webhook works.",
-        "flowpilot": {"type": "test", "account_id": account.id, "sent_by": actor.name},
-    }
-    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+    async with httpx.AsyncClient(
+        timeout=settings.webhook_timeout_seconds, follow_redirects=False
+    ) as client:
         try:
             await webhook_channel.post(
                 client,
                 url=account.webhook_url,
-                secret=account.webhook_secret,
-                message=message,
-                delivery_id=f"test-{secrets.token_hex(8)}",
+                secrets_=webhook_channel.signing_secrets(
+                    account.webhook_secret,
+                    account.webhook_previous_secret,
+                    account.webhook_secret_rotated_at,
+                    now,
+                ),
+                message=test_message(
+                    fmt=account.webhook_format,
+                    account_name=account.name,
+                    account_id=account.id,
+                    sent_by=actor.name,
+                    now=now,
+                ),
+                delivery_id=f"msg_test_{secrets.token_hex(8)}",
                 event_type="test",
                 now=now,
                 block_private=settings.webhook_block_private_networks,
             )
         except SendError as exc:
+            # Only what we observed (status, timeout, refusal): never the receiver's answer.
             return False, str(exc)
     return True, "delivered"

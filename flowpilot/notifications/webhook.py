@@ -1,89 +1,167 @@
-"""Webhook channel: Slack-compatible JSON, signed with HMAC-SHA256 over timestamp and body."""
+"""Webhook channel: Standard Webhooks signing, the private-network guard, one POST per attempt.
+
+Signing follows https://www.standardwebhooks.com: ``webhook-id`` (the delivery id, the same on
+every retry), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``: one
+``v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}.{body}")>`` per secret still honoured,
+space-separated. A secret reads ``whsec_<base64 key>``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
 import json
-from datetime import datetime
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from flowpilot.notifications.email import SendError
 
-SIGNATURE_HEADER = "X-FlowPilot-Signature"
-TIMESTAMP_HEADER = "X-FlowPilot-Timestamp"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+# After a rotation the previous secret still signs for this long (receivers switch over).
+ROTATION_OVERLAP = timedelta(hours=24)
+PRIVATE_ADDRESS = "webhook URL points to a private network address; not allowed"
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """``v1=<hex hmac_sha256(secret, f"{timestamp}.{body}")>``."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
+def new_secret() -> str:
+    """``whsec_`` + base64 of 32 random bytes (what ``standardwebhooks.Webhook`` accepts)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (also used by the tests): constant-time compare."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+def _key(secret: str) -> bytes:
+    # Decoded as the standardwebhooks libraries do (padding added, stray characters dropped),
+    # so a secret made before Standard Webhooks signing verifies there too.
+    raw = secret.removeprefix(SECRET_PREFIX)
+    try:
+        return base64.b64decode(raw + "==") or raw.encode()
+    except (binascii.Error, ValueError):
+        return raw.encode()
+
+
+def sign(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
+    """``v1,<base64 hmac_sha256(key, f"{msg_id}.{timestamp}.{body}")>``."""
+    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    mac = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def signing_secrets(
+    current: str, previous: str | None, rotated_at: datetime | None, now: datetime
+) -> list[str]:
+    """The secrets a message is signed with now: the current one, and the previous one for
+    ``ROTATION_OVERLAP`` after a rotation."""
+    out = [current]
+    if previous and rotated_at is not None and now < rotated_at + ROTATION_OVERLAP:
+        out.append(previous)
+    return out
 
 
 def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-async def check_public(url: str) -> None:
-    """Refuse a URL whose host resolves to a non-public address (SSRF guard).
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
-    Checked right before each send; DNS could still change between this check and the
-    connection, so networks that must be unreachable should also be firewalled.
-    """
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=1)  # SOCK_STREAM
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _target(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def check_url_at_save(url: str) -> str | None:
+    """Why ``url`` may not be saved (it resolves to an internal address), or None.
+
+    A name that does not resolve now is accepted (it is checked again before every send).
+    """
+    host, port = _target(url)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
-    except OSError as exc:
+        addresses = await resolve(host, port)
+    except (OSError, UnicodeError):
+        return None
+    if not all(is_public(a) for a in addresses):
+        return "points to a loopback, private, link-local or otherwise internal address"
+    return None
+
+
+async def pinned_public(url: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """Resolve ``url``'s host once, refuse any internal address, and return the URL with the
+    checked address in place of the name (the Host header and TLS name stay the name's), so
+    the connection goes exactly where the check looked."""
+    parts = urlsplit(url)
+    host, port = _target(url)
+    try:
+        addresses = await resolve(host, port)
+    except (OSError, UnicodeError) as exc:
         raise SendError(f"webhook host does not resolve: {host}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise SendError("webhook URL points to a private network address; not allowed")
+    if not addresses or not all(is_public(a) for a in addresses):
+        raise SendError(PRIVATE_ADDRESS)
+    address = addresses[0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    host_header = parts.netloc.rpartition("@")[2]
+    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return pinned, {"Host": host_header}, extensions
 
 
 async def post(
     client: httpx.AsyncClient,
     *,
     url: str,
-    secret: str,
+    secrets_: Sequence[str],
     message: dict[str, Any],
     delivery_id: str,
     event_type: str,
     now: datetime,
-    block_private: bool = False,
+    block_private: bool = True,
 ) -> None:
-    """POST the signed message; any non-2xx answer, timeout or network error is a failure."""
+    """POST the signed message; any non-2xx answer (a redirect too: never followed), timeout
+    or network error is a failure. The answer's body is never read into the error."""
+    target = url
+    extra_headers: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
     if block_private:
-        await check_public(url)
+        target, extra_headers, extensions = await pinned_public(url)
     body = encode(message)
     timestamp = str(int(now.timestamp()))
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": "FlowPilot-Webhook/1",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
-        "X-FlowPilot-Event": event_type,
+        "User-Agent": "FlowPilot-Webhook/2",
         # Receivers dedupe by this id: a retry after a worker crash carries the same one.
-        "X-FlowPilot-Delivery": delivery_id,
+        ID_HEADER: delivery_id,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: " ".join(sign(s, delivery_id, timestamp, body) for s in secrets_),
+        "X-FlowPilot-Event": event_type,
+        **extra_headers,
     }
     try:
-        response = await client.post(url, content=body, headers=headers)
+        response = await client.post(
+            target, content=body, headers=headers, extensions=extensions or None
+        )
     except httpx.TimeoutException as exc:
         raise SendError(f"webhook timed out: {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
         raise SendError(f"webhook unreachable: {' '.join(str(exc).split())[:200]}") from exc
     if not 200 <= response.status_code < 300:
-        snippet = " ".join(response.text.split())[:200]
-        raise SendError(f"webhook answered HTTP {response.status_code}: {snippet}".rstrip(": "))
+        raise SendError(f"webhook answered HTTP {response.status_code}")

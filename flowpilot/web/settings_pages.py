@@ -95,6 +95,8 @@ def _form_changes(form: Any) -> dict[str, Any]:
             changes[key] = value
     if "webhook_url" in form:
         changes["webhook_url"] = str(form.get("webhook_url") or "").strip() or None
+    if form.get("webhook_format"):
+        changes["webhook_format"] = str(form.get("webhook_format"))
     targets: dict[str, Any] = {}
     for urgency in URGENCIES:
         value = str(form.get(f"claim_target_{urgency}") or "").strip()
@@ -107,12 +109,17 @@ def _form_changes(form: Any) -> dict[str, Any]:
 
 
 @router.post("/settings/account")
-async def save_account(request: Request, actor: AdminUser, session: SessionDep) -> Response:
+async def save_account(
+    request: Request, actor: AdminUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     form = await request.form()
     try:
         body = AccountNotificationsUpdate.model_validate(_form_changes(form), context=FORM)
         _, secret = await notifications_service.update_account_settings(
-            session, actor=actor, changes=body.model_dump(exclude_unset=True)
+            session,
+            actor=actor,
+            changes=body.model_dump(exclude_unset=True),
+            block_private_networks=settings.webhook_block_private_networks,
         )
     except ValidationError as exc:
         await session.rollback()
@@ -128,8 +135,10 @@ async def save_account(request: Request, actor: AdminUser, session: SessionDep) 
 
 
 @router.post("/settings/webhook-secret", response_class=HTMLResponse)
-async def rotate_secret(request: Request, actor: AdminUser, session: SessionDep) -> Response:
-    secret = await notifications_service.rotate_webhook_secret(session, actor=actor)
+async def rotate_secret(
+    request: Request, actor: AdminUser, session: SessionDep, now: NowDep
+) -> Response:
+    secret = await notifications_service.rotate_webhook_secret(session, actor=actor, now=now)
     return await _page(request, session, actor, new_secret=secret)
 
 

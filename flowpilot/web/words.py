@@ -29,6 +29,7 @@ FIELD_LABELS: dict[str, tuple[str, str | None]] = {
     "claim_target_minutes.low": ("The claim target for low", "minute"),
     "webhook_url": ("The webhook URL", None),
     "webhook_enabled": ("The webhook switch", None),
+    "webhook_format": ("The message format", None),
     "webhook_secret": ("The signing secret", None),
     "seconds": ("The time", "second"),
     "duration": ("The time", "second"),

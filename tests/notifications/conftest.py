@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from flowpilot.kernel.settings import Settings
 from flowpilot.runtime.context import AppContext
 from tests.servers import free_port
 
@@ -44,8 +45,17 @@ class _Collector:
         self.lock = threading.Lock()
         # Hang up right after accepting each message (as a server's idle timeout would).
         self.hang_up_after_each = False
+        # A slow server: when set, each message waits (in the server) until it is released.
+        self.release: threading.Event | None = None
+        self.waiting = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.release is not None:
+            with self.lock:
+                self.waiting += 1
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+            with self.lock:
+                self.waiting -= 1
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(
@@ -97,6 +107,8 @@ class WebhookReceiver:
     requests: list[Received] = field(default_factory=list)
     status: int = 200
     delay_seconds: float = 0.0
+    # Extra answer headers, e.g. {"Location": ...} with a 3xx status.
+    answer_headers: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def received(self) -> list[Received]:
@@ -105,8 +117,13 @@ class WebhookReceiver:
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
-    """A real HTTP server on loopback recording POSTs; set ``.status`` to answer e.g. 500."""
+def webhook_receiver(settings: Settings) -> Iterator[WebhookReceiver]:
+    """A real HTTP server on loopback recording POSTs; set ``.status`` to answer e.g. 500.
+
+    Loopback is an internal address: the private-network guard is switched off explicitly
+    for the tests that use this receiver (a test of the guard switches it back on).
+    """
+    settings.webhook_block_private_networks = False
     port = free_port()
     receiver = WebhookReceiver(url=f"http://127.0.0.1:{port}/hooks/flowpilot")
 
@@ -119,12 +136,15 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
                 status, delay = receiver.status, receiver.delay_seconds
+                extra = dict(receiver.answer_headers)
             if delay:
                 time.sleep(delay)
             payload = b"ok" if status < 300 else b"receiver says no"
             try:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
             except OSError:

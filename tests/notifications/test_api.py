@@ -72,6 +72,7 @@ async def test_account_notification_settings_admin_only_and_validated(
         "webhook_url": None,
         "webhook_enabled": False,
         "webhook_secret_set": False,
+        "webhook_format": "slack",
         "webhook_secret": None,
         "claim_target_minutes": {"critical": 5, "high": 15, "normal": 60, "low": 240},
     }
@@ -90,6 +91,8 @@ async def test_account_notification_settings_admin_only_and_validated(
     assert await field_of_422({"webhook_url": "ftp://example.test/x"}) == "webhook_url"
     assert await field_of_422({"webhook_url": "not a url"}) == "webhook_url"
     assert await field_of_422({"webhook_enabled": True}) == "webhook_url"
+    assert await field_of_422({"webhook_format": "discord"}) == "webhook_format"
+    assert await field_of_422({"webhook_format": None}) == "webhook_format"
     assert await field_of_422({"surprise": 1}) == "surprise"
 
     ok = await client.patch(
@@ -157,6 +160,7 @@ async def test_settings_forms_update_preferences_and_account(
             "renotify_after_minutes": "7",
             "admin_alert_after_minutes": "45",
             "webhook_url": "https://hooks.example.test/abc",
+            "webhook_format": "teams",
             "webhook_enabled": "on",
         },
         headers=admin.headers,
@@ -166,6 +170,21 @@ async def test_settings_forms_update_preferences_and_account(
     settings = await client.get("/api/v1/account/notifications", headers=admin.headers)
     assert settings.json()["renotify_after_minutes"] == 7
     assert settings.json()["webhook_enabled"] is True
+    assert settings.json()["webhook_format"] == "teams"
+    page = (await client.get("/settings", headers=admin.headers)).text
+    assert '<option value="teams" selected>' in page
+
+    internal = await client.post(
+        "/settings/account",
+        data={
+            "renotify_after_minutes": "7",
+            "admin_alert_after_minutes": "45",
+            "webhook_url": "http://169.254.169.254/latest/meta-data/",
+        },
+        headers=admin.headers,
+    )
+    assert internal.status_code == 422
+    assert "webhook URL" in internal.text and "internal address" in internal.text
 
     bad = await client.post(
         "/settings/account",

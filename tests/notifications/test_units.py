@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +13,7 @@ from flowpilot.kernel.settings import Settings
 from flowpilot.notifications.dispatcher import backoff_seconds
 from flowpilot.notifications.email import SendError, parse_smtp_url
 from flowpilot.notifications.messages import build_notice, html_body, plain_text
-from flowpilot.notifications.webhook import sign
+from flowpilot.notifications.webhook import is_public, new_secret, sign, signing_secrets
 
 
 def test_backoff_doubles_up_to_the_cap_and_jitter_only_shortens() -> None:
@@ -43,10 +45,40 @@ def test_smtp_url_forms() -> None:
         parse_smtp_url("http://mail.example.test", starttls=False)
 
 
-def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
+def test_signature_is_base64_hmac_sha256_of_id_dot_timestamp_dot_body() -> None:
     body = b'{"text":"hi"}'
-    expected = hmac.new(b"whsec_x", b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert sign("whsec_x", "1700000000", body) == f"v1={expected}"
+    key = bytes(range(32))
+    secret = "whsec_" + base64.b64encode(key).decode()
+    mac = hmac.new(key, b"msg_1.1700000000." + body, hashlib.sha256).digest()
+    assert sign(secret, "msg_1", "1700000000", body) == "v1," + base64.b64encode(mac).decode()
+    assert new_secret().startswith("whsec_") and len(base64.b64decode(new_secret()[6:])) == 32
+
+
+def test_previous_secret_signs_for_24_hours_after_rotation() -> None:
+    rotated = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert signing_secrets("new", "old", rotated, rotated) == ["new", "old"]
+    later = rotated + timedelta(hours=23, minutes=59)
+    assert signing_secrets("new", "old", rotated, later) == ["new", "old"]
+    assert signing_secrets("new", "old", rotated, rotated + timedelta(hours=24)) == ["new"]
+    assert signing_secrets("new", None, None, rotated) == ["new"]
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("fe80::1%eth0", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_only_global_unicast_addresses_are_public(address: str, public: bool) -> None:
+    assert is_public(address) is public
 
 
 def test_message_escapes_html_and_keeps_headers_single_line() -> None:
