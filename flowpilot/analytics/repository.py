@@ -104,6 +104,18 @@ async def aggregate_pg(
     )
 
 
+async def first_action_seconds(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> list[float]:
+    """Every time to first action (seconds) of escalations created in the window."""
+    w = _window(tenant, since, until).where(Handoff.first_action_at.is_not(None)).subquery("w")
+    if is_postgres(session):
+        seconds = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+        return [float(v) for v in (await session.execute(select(seconds))).scalars().all()]
+    rows = (await session.execute(select(w.c.claimed_at, w.c.first_action_at))).all()
+    return [(r.first_action_at - r.claimed_at).total_seconds() for r in rows if r.claimed_at]
+
+
 async def baseline_seconds(session: AsyncSession, tenant: Tenant) -> list[float]:
     """Every baseline observation's seconds for the tenant's account."""
     stmt = scoped(select(BaselineObservation.seconds), BaselineObservation, tenant)

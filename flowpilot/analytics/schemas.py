@@ -48,7 +48,7 @@ class EscalationStats(BaseModel):
     claim_target_met: ClaimTargetMet
 
 
-Verdict = Literal["insufficient_data", "below_bar", "above_bar"]
+Verdict = Literal["insufficient_data", "below_bar", "inconclusive", "above_bar"]
 
 
 class Savings(BaseModel):
@@ -57,6 +57,10 @@ class Savings(BaseModel):
     in_product_median_seconds: float | None
     escalations_per_week: float
     hours_saved_per_week: float | None
+    # The 95 % bootstrap interval (analytics/bootstrap.py); null where hours_saved_per_week is.
+    hours_saved_per_week_low: float | None
+    hours_saved_per_week_high: float | None
+    confidence: float
     n_baseline: int
     n_in_product: int
     n_escalated: int
