@@ -94,3 +94,54 @@ class BaselineOut(Output):
 
 class BaselineList(Output):
     items: list[BaselineOut]
+
+
+class WeekRow(BaseModel):
+    """One Monday-to-Sunday week (UTC) of escalations created in it; null medians: no data."""
+
+    week_start: datetime
+    n_escalated: int
+    n_claimed: int
+    n_with_action: int
+    time_to_claim_median_seconds: float | None
+    time_to_first_action_median_seconds: float | None
+
+
+class WeeklyOut(BaseModel):
+    items: list[WeekRow]
+
+
+class SeniorRow(BaseModel):
+    """One claimer's escalations created in the window (claimed by them now, or resolved)."""
+
+    user_id: str
+    name: str
+    n_claimed: int
+    n_with_action: int
+    time_to_first_action_median_seconds: float | None
+    n_resolved: int
+
+
+class SeniorsOut(BaseModel):
+    items: list[SeniorRow]
+
+
+class ExportRow(BaseModel):
+    id: str
+    created_at: datetime
+    urgency: str
+    status: str
+    claimed_at: datetime | None
+    claimed_by_id: str | None
+    first_action_at: datetime | None
+    resolved_at: datetime | None
+    time_to_claim_seconds: float | None
+    time_to_first_action_seconds: float | None
+    breached: bool
+
+
+class ExportOut(BaseModel):
+    items: list[ExportRow]
+
+
+ExportFormat = Literal["csv", "json"]

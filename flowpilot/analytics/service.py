@@ -77,7 +77,7 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def _round(value: float | None) -> float | None:
+def round_seconds(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
@@ -85,15 +85,17 @@ def _stats(values: Sequence[float]) -> DurationStats:
     ordered = sorted(values)
     avg = sum(ordered) / len(ordered) if ordered else None
     return DurationStats(
-        avg_seconds=_round(avg),
-        median_seconds=_round(percentile(ordered, 0.5)),
-        p90_seconds=_round(percentile(ordered, 0.9)),
+        avg_seconds=round_seconds(avg),
+        median_seconds=round_seconds(percentile(ordered, 0.5)),
+        p90_seconds=round_seconds(percentile(ordered, 0.9)),
     )
 
 
 def _stats_from(agg: repo.Aggregate) -> DurationStats:
     return DurationStats(
-        avg_seconds=_round(agg.avg), median_seconds=_round(agg.median), p90_seconds=_round(agg.p90)
+        avg_seconds=round_seconds(agg.avg),
+        median_seconds=round_seconds(agg.median),
+        p90_seconds=round_seconds(agg.p90),
     )
 
 
@@ -181,9 +183,9 @@ async def baseline_median(session: AsyncSession, *, tenant: Tenant) -> tuple[int
     """``(n, median seconds)`` over all the account's baseline observations."""
     if repo.is_postgres(session):
         n, median = await repo.baseline_median_pg(session, tenant)
-        return n, _round(median)
+        return n, round_seconds(median)
     values = sorted(await repo.baseline_seconds(session, tenant))
-    return len(values), _round(percentile(values, 0.5))
+    return len(values), round_seconds(percentile(values, 0.5))
 
 
 def verdict(n_baseline: int, n_in_product: int, low: float | None, high: float | None) -> Verdict:
