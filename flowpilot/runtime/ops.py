@@ -6,11 +6,11 @@ from typing import cast
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from flowpilot.kernel.context import context_of
 from flowpilot.runtime.context import AppContext
+from flowpilot.runtime.observability import metrics_response
 
 router = APIRouter(tags=["operations"])
 
@@ -42,6 +42,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    return Response(
-        generate_latest(context_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
-    )
+    ctx = context_of(request)
+    token = ctx.settings.metrics_token
+    return metrics_response(ctx.metrics, token, request.headers.get("authorization"))
