@@ -10,14 +10,16 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.analytics import bootstrap
 from flowpilot.analytics import repository as repo
 from flowpilot.analytics.schemas import ExportRow, SeniorRow, WeekRow
-from flowpilot.analytics.service import check_days, percentile, round_seconds
+from flowpilot.analytics.service import MIN_SAMPLE, check_days, percentile, round_seconds
 from flowpilot.kernel.errors import Invalid
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models.handoffs import HandoffStatus
@@ -175,3 +177,48 @@ def to_csv(rows: Sequence[ExportRow]) -> str:
         values = row.model_dump(mode="json")
         writer.writerow([_cell(values[name]) for name in EXPORT_FIELDS])
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class WeekSavings:
+    """One Monday (UTC) week's hours saved and its 95 % interval; null below the minimum
+    sample on either side (the same rule as the window's verdict)."""
+
+    week_start: datetime
+    hours: float | None
+    low: float | None
+    high: float | None
+
+
+async def weekly_savings(
+    session: AsyncSession, *, tenant: Tenant, weeks: int, now: datetime
+) -> list[WeekSavings]:
+    """Per week, oldest first: all baseline times against that week's times to first action,
+    at that week's escalation rate (escalations created in it, per week)."""
+    check_weeks(weeks)
+    current = week_start(now)
+    since, until = current - timedelta(weeks=weeks - 1), current + timedelta(weeks=1)
+    baseline = await repo.baseline_seconds(session, tenant)
+    rows = await repo.window_rows(session, tenant, since=since, until=until, half_open=True)
+    created: dict[datetime, int] = defaultdict(int)
+    acted: dict[datetime, list[float]] = defaultdict(list)
+    for r in rows:
+        start = week_start(r.created_at)
+        created[start] += 1
+        if r.claimed_at and r.first_action_at:
+            acted[start].append((r.first_action_at - r.claimed_at).total_seconds())
+    base_median = percentile(sorted(baseline), 0.5)
+    out = []
+    for i in range(weeks):
+        start = since + timedelta(weeks=i)
+        values = acted.get(start, [])
+        if len(baseline) < MIN_SAMPLE or len(values) < MIN_SAMPLE or base_median is None:
+            out.append(WeekSavings(start, None, None, None))
+            continue
+        per_week = float(created[start])
+        point = (base_median - (percentile(sorted(values), 0.5) or 0.0)) * per_week / 3600
+        interval = bootstrap.hours_interval(baseline, values, per_week)
+        out.append(
+            WeekSavings(start, round(point, 4), round(interval.low, 4), round(interval.high, 4))
+        )
+    return out
