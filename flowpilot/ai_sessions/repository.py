@@ -99,7 +99,7 @@ async def live_handoff_id(session: AsyncSession, tenant: Tenant, session_id: str
 
 async def stamp_first_action(
     session: AsyncSession, tenant: Tenant, *, session_id: str, actor_id: str, at: datetime
-) -> None:
+) -> list[tuple[str, datetime]]:
     """Stamp ``at`` (a new step's time) as the first action on the session's handoffs that
     ``actor_id`` holds, claimed at or before ``at``, and that have none yet.
 
@@ -117,6 +117,8 @@ async def stamp_first_action(
             Handoff.status.in_(CLAIMED_STATUSES),
         )
         .values(first_action_at=at)
+        .returning(Handoff.urgency, Handoff.claimed_at)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(stmt)
+    # (urgency, claimed_at) of each handoff stamped, for the time-to-first-action histogram.
+    return [(r.urgency, r.claimed_at) for r in (await session.execute(stmt)).all()]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.ai_sessions import repository as repo
 from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
 from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.metrics import TIME_TO_FIRST_ACTION, note_duration
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Step
 from flowpilot.models.ai_sessions import ALL_STEP_KINDS, SessionStatus, StepKind
@@ -107,7 +108,12 @@ async def add_step(
     # handoff row a step writes, and claim, release and resolve lock the handoff and then write
     # the session, so taking them in the same order cannot deadlock. A step that is refused
     # below rolls the stamp back with it.
-    await repo.stamp_first_action(session, actor, session_id=session_id, actor_id=actor.id, at=now)
+    stamped = await repo.stamp_first_action(
+        session, actor, session_id=session_id, actor_id=actor.id, at=now
+    )
+    for urgency, claimed_at in stamped:
+        seconds = (now - claimed_at).total_seconds()
+        note_duration(session, TIME_TO_FIRST_ACTION, urgency=urgency, seconds=seconds)
     # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
     if actor.id != ai_session.assignee_id and not actor.is_admin:

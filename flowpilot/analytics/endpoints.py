@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from flowpilot.analytics import service
+from flowpilot.analytics import breakdown, service
 from flowpilot.analytics.schemas import (
     BaselineCreate,
     BaselineList,
     BaselineOut,
     BaselineUpdate,
     EscalationStats,
+    ExportFormat,
+    ExportOut,
     Savings,
+    SeniorsOut,
+    WeeklyOut,
 )
 from flowpilot.auth.deps import SeniorUser
 from flowpilot.kernel.deps import NowDep, SessionDep
@@ -85,3 +89,41 @@ async def update_baseline(
 async def delete_baseline(observation_id: str, actor: SeniorUser, session: SessionDep) -> Response:
     await service.delete_baseline(session, actor=actor, observation_id=observation_id)
     return Response(status_code=204)
+
+
+@router.get("/analytics/weekly", response_model=WeeklyOut)
+async def weekly(
+    actor: SeniorUser,
+    session: SessionDep,
+    now: NowDep,
+    weeks: int = Query(
+        12, ge=breakdown.MIN_WEEKS, le=breakdown.MAX_WEEKS, description="Monday (UTC) weeks"
+    ),
+) -> WeeklyOut:
+    return WeeklyOut(items=await breakdown.weekly(session, tenant=actor, weeks=weeks, now=now))
+
+
+@router.get("/analytics/seniors", response_model=SeniorsOut)
+async def seniors(
+    actor: SeniorUser, session: SessionDep, now: NowDep, days: int = DaysQuery
+) -> SeniorsOut:
+    return SeniorsOut(items=await breakdown.seniors(session, tenant=actor, days=days, now=now))
+
+
+@router.get("/analytics/escalations/export", response_model=ExportOut)
+async def export(
+    actor: SeniorUser,
+    session: SessionDep,
+    now: NowDep,
+    days: int = DaysQuery,
+    format: ExportFormat = Query("csv", description="csv or json"),
+) -> Response:
+    rows = await breakdown.export(session, tenant=actor, days=days, now=now)
+    if format == "json":
+        return Response(ExportOut(items=rows).model_dump_json(), media_type="application/json")
+    filename = f"escalations-{now:%Y-%m-%d}-{days}d.csv"
+    return Response(
+        breakdown.to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, extract, func, select, text
+from sqlalchemy import Float, Select, case, cast, extract, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
-from flowpilot.models import BaselineObservation, Handoff
+from flowpilot.models import BaselineObservation, Handoff, User
+from flowpilot.models.handoffs import HandoffStatus
 
 PERCENTILES = (0.5, 0.9)
 
@@ -104,6 +105,18 @@ async def aggregate_pg(
     )
 
 
+async def first_action_seconds(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> list[float]:
+    """Every time to first action (seconds) of escalations created in the window."""
+    w = _window(tenant, since, until).where(Handoff.first_action_at.is_not(None)).subquery("w")
+    if is_postgres(session):
+        seconds = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+        return [float(v) for v in (await session.execute(select(seconds))).scalars().all()]
+    rows = (await session.execute(select(w.c.claimed_at, w.c.first_action_at))).all()
+    return [(r.first_action_at - r.claimed_at).total_seconds() for r in rows if r.claimed_at]
+
+
 async def baseline_seconds(session: AsyncSession, tenant: Tenant) -> list[float]:
     """Every baseline observation's seconds for the tenant's account."""
     stmt = scoped(select(BaselineObservation.seconds), BaselineObservation, tenant)
@@ -158,3 +171,105 @@ async def delete_baseline(session: AsyncSession, observation: BaselineObservatio
 
 def _f(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+# Weekly, per senior, per escalation --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group's counts and medians (seconds): a week, or a senior's claims."""
+
+    key: Any
+    n_escalated: int
+    n_claimed: int
+    n_with_action: int
+    n_resolved: int
+    ttc_median: float | None
+    ttfa_median: float | None
+
+
+def _durations(stmt: Select[Any]) -> Select[Any]:
+    """``stmt``'s rows with their time to claim and time to first action (float8 seconds)."""
+    w = stmt.subquery("w")
+    ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
+    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+    return select(w, ttc.label("ttc"), ttfa.label("ttfa"))
+
+
+def _rows(tenant: Tenant, since: datetime, until: datetime, *, half_open: bool) -> Select[Any]:
+    """The tenant's handoffs created in ``[since, until)`` (``half_open``) or ``(since, until]``."""
+    created = Handoff.created_at
+    when = (created >= since, created < until) if half_open else (created > since, created <= until)
+    stmt: Any = select(
+        Handoff.created_at.label("created_at"),
+        Handoff.claimed_at.label("claimed_at"),
+        Handoff.first_action_at.label("first_action_at"),
+        Handoff.claimed_by_id.label("claimed_by_id"),
+        Handoff.status.label("status"),
+    ).where(*when)
+    return scoped(stmt, Handoff, tenant)
+
+
+def _pg_groups(key: Any, d: Any) -> Select[Any]:
+    return select(
+        key.label("key"),
+        func.count(),
+        func.count(d.c.claimed_at),
+        func.count(d.c.ttfa),
+        func.count(case((d.c.status == HandoffStatus.RESOLVED, 1))),
+        func.percentile_cont(0.5).within_group(d.c.ttc),
+        func.percentile_cont(0.5).within_group(d.c.ttfa),
+    ).group_by(key)
+
+
+def _group(row: Any) -> Group:
+    return Group(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), _f(row[5]), _f(row[6]))
+
+
+async def weekly_pg(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> list[Group]:
+    """PostgreSQL: one group per Monday (UTC) week with escalations in ``[since, until)``;
+    ``key`` is the week's Monday as a naive UTC datetime."""
+    d = _durations(_rows(tenant, since, until, half_open=True)).subquery("d")
+    week = func.date_trunc("week", func.timezone("UTC", d.c.created_at))
+    await session.execute(text("SET LOCAL jit = off"))
+    return [_group(r) for r in (await session.execute(_pg_groups(week, d))).all()]
+
+
+async def seniors_pg(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> list[Group]:
+    """PostgreSQL: one group per claimer of escalations created in ``(since, until]``."""
+    rows = _rows(tenant, since, until, half_open=False).where(Handoff.claimed_at.is_not(None))
+    d = _durations(rows).subquery("d")
+    await session.execute(text("SET LOCAL jit = off"))
+    return [_group(r) for r in (await session.execute(_pg_groups(d.c.claimed_by_id, d))).all()]
+
+
+async def window_rows(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime, half_open: bool
+) -> list[Any]:
+    """Per-escalation timestamps, claimer and status (where the database cannot aggregate)."""
+    return list((await session.execute(_rows(tenant, since, until, half_open=half_open))).all())
+
+
+async def user_names(session: AsyncSession, tenant: Tenant, ids: Sequence[str]) -> dict[str, str]:
+    """The tenant's users' names by id."""
+    if not ids:
+        return {}
+    stmt = scoped(select(User.id, User.name).where(User.id.in_(list(ids))), User, tenant)
+    return {r.id: r.name for r in (await session.execute(stmt)).all()}
+
+
+async def export_rows(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> Sequence[Handoff]:
+    """The tenant's handoffs created in ``(since, until]``, oldest first."""
+    stmt = (
+        select_scoped(Handoff, tenant)
+        .where(Handoff.created_at > since, Handoff.created_at <= until)
+        .order_by(Handoff.created_at, Handoff.id)
+    )
+    return (await session.execute(stmt)).scalars().all()

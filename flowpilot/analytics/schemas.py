@@ -48,7 +48,7 @@ class EscalationStats(BaseModel):
     claim_target_met: ClaimTargetMet
 
 
-Verdict = Literal["insufficient_data", "below_bar", "above_bar"]
+Verdict = Literal["insufficient_data", "below_bar", "inconclusive", "above_bar"]
 
 
 class Savings(BaseModel):
@@ -57,6 +57,10 @@ class Savings(BaseModel):
     in_product_median_seconds: float | None
     escalations_per_week: float
     hours_saved_per_week: float | None
+    # The 95 % bootstrap interval (analytics/bootstrap.py); null where hours_saved_per_week is.
+    hours_saved_per_week_low: float | None
+    hours_saved_per_week_high: float | None
+    confidence: float
     n_baseline: int
     n_in_product: int
     n_escalated: int
@@ -90,3 +94,54 @@ class BaselineOut(Output):
 
 class BaselineList(Output):
     items: list[BaselineOut]
+
+
+class WeekRow(BaseModel):
+    """One Monday-to-Sunday week (UTC) of escalations created in it; null medians: no data."""
+
+    week_start: datetime
+    n_escalated: int
+    n_claimed: int
+    n_with_action: int
+    time_to_claim_median_seconds: float | None
+    time_to_first_action_median_seconds: float | None
+
+
+class WeeklyOut(BaseModel):
+    items: list[WeekRow]
+
+
+class SeniorRow(BaseModel):
+    """One claimer's escalations created in the window (claimed by them now, or resolved)."""
+
+    user_id: str
+    name: str
+    n_claimed: int
+    n_with_action: int
+    time_to_first_action_median_seconds: float | None
+    n_resolved: int
+
+
+class SeniorsOut(BaseModel):
+    items: list[SeniorRow]
+
+
+class ExportRow(BaseModel):
+    id: str
+    created_at: datetime
+    urgency: str
+    status: str
+    claimed_at: datetime | None
+    claimed_by_id: str | None
+    first_action_at: datetime | None
+    resolved_at: datetime | None
+    time_to_claim_seconds: float | None
+    time_to_first_action_seconds: float | None
+    breached: bool
+
+
+class ExportOut(BaseModel):
+    items: list[ExportRow]
+
+
+ExportFormat = Literal["csv", "json"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.analytics import claim_targets
+from flowpilot.analytics import bootstrap, claim_targets
 from flowpilot.analytics import repository as repo
 from flowpilot.analytics.schemas import (
     MAX_BASELINE_SECONDS,
@@ -50,8 +50,13 @@ SAVINGS_DEFINITION = (
     "stopwatch observations (they are usually taken before or early in a pilot, so they are not "
     "limited to the window); the in-product median is over escalations created in the last "
     "{days} days that have a first action; escalations per week = escalations in the window / "
-    "({days} / 7). Verdict: insufficient_data when either sample has fewer than {min_sample}, "
-    "below_bar under {bar} hour/week, otherwise above_bar. Negative means slower than the baseline."
+    "({days} / 7). The low and high values are a {confidence:g} % bootstrap interval: both "
+    "samples are resampled with replacement, independently, and the interval holds the middle "
+    "{confidence:g} % of the resulting hours saved (computed exactly, so the same data always "
+    "gives the same interval). Verdict: insufficient_data when either sample has fewer than "
+    "{min_sample}; otherwise above_bar when the whole interval is above {bar} hour/week, "
+    "below_bar when it is all below, inconclusive when it contains {bar}. "
+    "Negative means slower than the baseline."
 )
 
 
@@ -72,7 +77,7 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def _round(value: float | None) -> float | None:
+def round_seconds(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
@@ -80,15 +85,17 @@ def _stats(values: Sequence[float]) -> DurationStats:
     ordered = sorted(values)
     avg = sum(ordered) / len(ordered) if ordered else None
     return DurationStats(
-        avg_seconds=_round(avg),
-        median_seconds=_round(percentile(ordered, 0.5)),
-        p90_seconds=_round(percentile(ordered, 0.9)),
+        avg_seconds=round_seconds(avg),
+        median_seconds=round_seconds(percentile(ordered, 0.5)),
+        p90_seconds=round_seconds(percentile(ordered, 0.9)),
     )
 
 
 def _stats_from(agg: repo.Aggregate) -> DurationStats:
     return DurationStats(
-        avg_seconds=_round(agg.avg), median_seconds=_round(agg.median), p90_seconds=_round(agg.p90)
+        avg_seconds=round_seconds(agg.avg),
+        median_seconds=round_seconds(agg.median),
+        p90_seconds=round_seconds(agg.p90),
     )
 
 
@@ -176,16 +183,22 @@ async def baseline_median(session: AsyncSession, *, tenant: Tenant) -> tuple[int
     """``(n, median seconds)`` over all the account's baseline observations."""
     if repo.is_postgres(session):
         n, median = await repo.baseline_median_pg(session, tenant)
-        return n, _round(median)
+        return n, round_seconds(median)
     values = sorted(await repo.baseline_seconds(session, tenant))
-    return len(values), _round(percentile(values, 0.5))
+    return len(values), round_seconds(percentile(values, 0.5))
 
 
-def verdict(n_baseline: int, n_in_product: int, hours: float | None) -> Verdict:
-    """``insufficient_data`` below the minimum sample on either side, else against the bar."""
-    if n_baseline < MIN_SAMPLE or n_in_product < MIN_SAMPLE or hours is None:
+def verdict(n_baseline: int, n_in_product: int, low: float | None, high: float | None) -> Verdict:
+    """``insufficient_data`` below the minimum sample on either side, else the interval
+    against the bar: ``above_bar`` when its low end is above, ``below_bar`` when its high end
+    is below, ``inconclusive`` when it contains the bar."""
+    if n_baseline < MIN_SAMPLE or n_in_product < MIN_SAMPLE or low is None or high is None:
         return "insufficient_data"
-    return "below_bar" if hours < BAR_HOURS_PER_WEEK else "above_bar"
+    if low > BAR_HOURS_PER_WEEK:
+        return "above_bar"
+    if high < BAR_HOURS_PER_WEEK:
+        return "below_bar"
+    return "inconclusive"
 
 
 async def savings(
@@ -203,23 +216,35 @@ async def savings(
     n_baseline, base_median = await baseline_median(session, tenant=tenant)
     in_product = stats.time_to_first_action.median_seconds
     per_week = stats.n_escalated / (days / 7)
-    hours = None
+    hours = low = high = None
     if base_median is not None and in_product is not None:
         hours = round((base_median - in_product) * per_week / 3600, 4)
+        baseline_values = await repo.baseline_seconds(session, tenant)
+        product_values = await repo.first_action_seconds(
+            session, tenant, since=stats.window_start, until=stats.window_end
+        )
+        interval = bootstrap.hours_interval(baseline_values, product_values, per_week)
+        low, high = round(interval.low, 4), round(interval.high, 4)
     return Savings(
         days=days,
         baseline_median_seconds=base_median,
         in_product_median_seconds=in_product,
         escalations_per_week=round(per_week, 4),
         hours_saved_per_week=hours,
+        hours_saved_per_week_low=low,
+        hours_saved_per_week_high=high,
+        confidence=bootstrap.CONFIDENCE,
         n_baseline=n_baseline,
         n_in_product=stats.n_with_action,
         n_escalated=stats.n_escalated,
-        verdict=verdict(n_baseline, stats.n_with_action, hours),
+        verdict=verdict(n_baseline, stats.n_with_action, low, high),
         bar_hours_per_week=BAR_HOURS_PER_WEEK,
         min_sample=MIN_SAMPLE,
         definition=SAVINGS_DEFINITION.format(
-            days=days, min_sample=MIN_SAMPLE, bar=BAR_HOURS_PER_WEEK
+            days=days,
+            min_sample=MIN_SAMPLE,
+            bar=BAR_HOURS_PER_WEEK,
+            confidence=bootstrap.CONFIDENCE * 100,
         ),
     )
 

@@ -26,6 +26,7 @@ from flowpilot.handoffs.schemas import HandoffContext, HandoffOut, TimelineEntry
 from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.errors import Conflict, Forbidden, NotFound
 from flowpilot.kernel.identity import Actor
+from flowpilot.kernel.metrics import TIME_TO_CLAIM, note_duration
 from flowpilot.models import AiSession, Event, Handoff
 from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.models.events import EventType
@@ -201,6 +202,9 @@ async def claim(
             session, tenant=actor, session_id=row.handoff.session_id, assignee_id=actor.id, now=now
         )
     await _record(session, actor=actor, row=row, type=EventType.HANDOFF_CLAIMED, now=now, bus=bus)
+    if row.handoff.claimed_at is not None:
+        seconds = (row.handoff.claimed_at - row.handoff.created_at).total_seconds()
+        note_duration(session, TIME_TO_CLAIM, urgency=row.handoff.urgency, seconds=seconds)
     return row
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.clock import Clock
 from flowpilot.kernel.context import context_of
-from flowpilot.kernel.db.uow import transaction
-from flowpilot.kernel.metrics import Metrics
+from flowpilot.kernel.db.uow import after_commit, transaction
+from flowpilot.kernel.metrics import Metrics, observe_noted
 from flowpilot.kernel.settings import Settings
 
 
@@ -43,7 +43,13 @@ async def get_metrics(request: Request) -> Metrics:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commit on success, roll back on any error."""
-    async with transaction(context_of(request).sessionmaker, None) as session:
+    ctx = context_of(request)
+    async with transaction(ctx.sessionmaker, None) as session:
+
+        async def observe() -> None:
+            observe_noted(session, ctx.metrics)
+
+        after_commit(session, observe)
         yield session
 
 

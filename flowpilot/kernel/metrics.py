@@ -35,3 +35,39 @@ class Metrics:
         if buckets:
             return self._get(Histogram, name, doc, labels, buckets=tuple(buckets))
         return self._get(Histogram, name, doc, labels)
+
+
+# Business durations ------------------------------------------------------------------------
+# A service notes a duration on its session (it has no registry); the request's unit of work
+# (``kernel.deps.get_session``) observes the notes on the process's registry once the
+# transaction has committed, so a rolled-back claim or step is never counted.
+
+TIME_TO_CLAIM = "flowpilot_time_to_claim_seconds"
+TIME_TO_FIRST_ACTION = "flowpilot_time_to_first_action_seconds"
+DURATIONS = {
+    TIME_TO_CLAIM: "Escalation created -> claimed, by urgency",
+    TIME_TO_FIRST_ACTION: "Claimed -> the claimer's first step, by urgency",
+}
+DURATION_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+_NOTES = "flowpilot_duration_notes"
+
+
+def duration_histogram(metrics: Metrics, name: str) -> Histogram:
+    return metrics.histogram(name, DURATIONS[name], ["urgency"], DURATION_BUCKETS)
+
+
+def declare_durations(metrics: Metrics) -> None:
+    """Make the duration histograms at start-up, so ``/metrics`` shows them before any claim."""
+    for name in DURATIONS:
+        duration_histogram(metrics, name)
+
+
+def note_duration(session: Any, name: str, *, urgency: str, seconds: float) -> None:
+    """Observe ``seconds`` on histogram ``name`` if and when ``session`` commits."""
+    session.info.setdefault(_NOTES, []).append((name, urgency, max(0.0, seconds)))
+
+
+def observe_noted(session: Any, metrics: Metrics) -> None:
+    """Move the committed session's duration notes onto the registry."""
+    for name, urgency, seconds in session.info.pop(_NOTES, []):
+        duration_histogram(metrics, name).labels(urgency=urgency).observe(seconds)

@@ -156,6 +156,13 @@ class Settings(BaseSettings):
         "`X-Forwarded-Proto` are believed (unset: none; the connection's peer is the client)",
     )
 
+    # Operations
+    metrics_token: str | None = _s(
+        None,
+        "bearer token `/metrics` (and the worker's `--metrics-port`) require (unset: open to "
+        "anyone who can reach them)",
+    )
+
     # Limits
     max_body_bytes: int = _s(1_048_576, "request bodies above this answer 413")
     page_size_max: int = _s(200, "largest page size accepted")

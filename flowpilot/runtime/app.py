@@ -29,6 +29,7 @@ from flowpilot.live.endpoints import router as events
 from flowpilot.notifications.endpoints import router as notifications
 from flowpilot.runtime import context as ctx_mod
 from flowpilot.runtime.middleware import BodySizeLimit, ProxyHeaders, RefuseNul
+from flowpilot.runtime.observability import HttpDurations
 from flowpilot.runtime.ops import router as ops
 from flowpilot.web.routes import http_error, mount_static, render_error
 from flowpilot.web.routes import routers as web_routers
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost (added last): everything inside sees the real client and scheme.
     app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxies)
+    app.add_middleware(HttpDurations)  # outermost: every answer is timed, refusals included
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from flowpilot.kernel.identity import AccountRef
 from flowpilot.kernel.settings import Settings
 from flowpilot.models import Account
 from flowpilot.runtime import context as ctx_mod
+from flowpilot.runtime import observability
 from flowpilot.runtime.app import create_app
 from flowpilot.runtime.demo import DEMO_PASSWORD, create_demo
 from flowpilot.runtime.migrate import upgrade
@@ -115,7 +117,12 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: int = typer.Option(
+        0, "--metrics-port", min=0, max=65535, help="serve GET /metrics on this port (0: off)"
+    ),
+    metrics_host: str = typer.Option("0.0.0.0", "--metrics-host", help="address for /metrics"),
+) -> None:
     """Run the delivery dispatcher and event relay without serving HTTP."""
     settings = Settings()
 
@@ -126,13 +133,29 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await ctx_mod.start(ctx, run_workers=True)
+        server = None
+        if metrics_port:
+            server = metrics_server(ctx, host=metrics_host, port=metrics_port)
+            ctx.tasks.append(asyncio.create_task(server.serve()))
         typer.echo(f"worker running {len(ctx.tasks)} job(s); Ctrl-C to stop")
         try:
             await stop.wait()
         finally:
+            if server is not None:
+                server.should_exit = True
             await ctx_mod.stop(ctx)
 
     asyncio.run(main())
+
+
+def metrics_server(ctx: ctx_mod.AppContext, *, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server answering only ``GET /metrics`` from ``ctx``'s registry."""
+    app = observability.metrics_app(ctx.metrics, ctx.settings.metrics_token)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    # The worker's own SIGINT/SIGTERM handlers stop everything, this server included.
+    setattr(server, "capture_signals", contextlib.nullcontext)  # noqa: B010
+    return server
 
 
 @app.command("create-account")

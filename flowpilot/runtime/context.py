@@ -31,7 +31,7 @@ from flowpilot.live import stream as live_stream
 from flowpilot.live.bus import Bus
 from flowpilot.live.memory import MemoryBus
 from flowpilot.live.redis_bus import RedisBus
-from flowpilot.runtime import gcpolicy, jobs
+from flowpilot.runtime import gcpolicy, jobs, observability
 
 
 @dataclass
@@ -75,13 +75,14 @@ def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
     marks.write_with(engine, system.engine)
     metrics = Metrics()
     live_stream.declare_metrics(metrics)
+    observability.declare(metrics, engine)
     return AppContext(
         settings=settings,
         clock=clock or SystemClock(),
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
         system=system,
-        bus=build_bus(settings),
+        bus=observability.TimedBus(build_bus(settings), metrics),
         metrics=metrics,
         provider=build_provider(settings),
     )

@@ -8,11 +8,11 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from flowpilot.kernel.context import context_of
 from flowpilot.runtime.context import AppContext
+from flowpilot.runtime.observability import metrics_response
 
 router = APIRouter(tags=["operations"])
 
@@ -59,6 +59,6 @@ async def _check(probe: Coroutine[Any, Any, bool]) -> str:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    return Response(
-        generate_latest(context_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
-    )
+    ctx = context_of(request)
+    token = ctx.settings.metrics_token
+    return metrics_response(ctx.metrics, token, request.headers.get("authorization"))

@@ -7,7 +7,7 @@ baseline form posts plain HTML forms (CSRF token in a hidden field), so it works
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
-from flowpilot.analytics import chart, report, service
+from flowpilot.analytics import breakdown, chart, report, service
 from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
 from flowpilot.kernel.deps import NowDep, SessionDep
@@ -93,7 +93,17 @@ async def _page(
 ) -> Response:
     stats = await service.escalation_stats(session, tenant=actor, days=days, now=now)
     saved = await service.savings(session, tenant=actor, days=days, now=now, stats=stats)
-    weeks = await service.weekly_medians(session, tenant=actor, now=now)
+    weeks = [
+        service.WeekPoint(
+            w.week_start,
+            w.week_start + timedelta(weeks=1),
+            w.n_escalated,
+            w.time_to_claim_median_seconds,
+            w.time_to_first_action_median_seconds,
+        )
+        for w in await breakdown.weekly(session, tenant=actor, weeks=12, now=now)
+    ]
+    bands = await breakdown.weekly_savings(session, tenant=actor, weeks=12, now=now)
     baseline = await service.list_baseline(session, tenant=actor, limit=200)
     account = await accounts_service.get_account(session, actor=actor)
     return render(
@@ -104,7 +114,9 @@ async def _page(
         stats=stats,
         savings=saved,
         weeks=weeks,
-        chart=chart.build(weeks),
+        chart=chart.build(weeks, bands),
+        bands=bands,
+        seniors=await breakdown.seniors(session, tenant=actor, days=days, now=now),
         baseline=baseline,
         analytics_card=await stat_card_context(
             session, tenant=actor, now=now, days=days, stats=stats

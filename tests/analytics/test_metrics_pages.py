@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from flowpilot.analytics import chart, service
+from flowpilot.analytics import breakdown, chart, service
 from flowpilot.web.render import templates
 from tests.analytics.timeline import Timeline, add_baseline
 
@@ -18,6 +18,7 @@ def _cookie(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 async def test_dashboard_shows_savings_chart_and_baseline(client, factory, db, clock):
+    clock.set(datetime(2026, 11, 25, 15, 0, tzinfo=UTC))  # a Wednesday: weeks start on Monday
     team = await factory.team()
     tl = Timeline(factory, team["tech"], clock.now() - timedelta(days=2))
     for i, seconds in enumerate([30, 60, 90, 120, 150]):
@@ -47,8 +48,20 @@ async def test_dashboard_shows_savings_chart_and_baseline(client, factory, db, c
     # The SVG chart: two series with a legend and axis labels, 2 weeks with data.
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "Median time to claim" in svg and "Median time to first action" in svg
-    assert "Week ending (UTC)" in svg and "Median (minutes)" in svg
-    assert svg.count("<circle") == 2 * 2 + 2  # 2 weeks x 2 series + 2 legend markers
+    assert "Week starting (Monday, UTC)" in svg and "Median (minutes)" in svg
+    # 2 weeks x 2 series + 2 legend markers + this week's hours saved (5 and 5: a band).
+    assert svg.count("<circle") == 2 * 2 + 2 + 1
+    band = svg[svg.index('id="savings-band"') :]
+    assert band.count("<polygon") == 1 and "Hours saved / week" in svg
+    # (2400 - 90) x 5 / 3600 = 3.21 h this week, its range from the bootstrap.
+    assert re.search(
+        r"Hours saved, week of Nov 23: 3\.21 h \(95 % range \d\.\d\d to \d\.\d\d\)", band
+    )
+    # The per-senior table and the export link.
+    seniors = html[html.index('id="seniors-table"') :]
+    assert team["eng"].name in seniors and '<td data-label="Claimed">5<' in seniors
+    assert 'href="/api/v1/analytics/escalations/export?days=7&amp;format=csv"' in html
+    assert "Download CSV" in html
     assert len(re.findall(r"<tr data-id=", html)) == 5
 
 
@@ -157,3 +170,22 @@ def test_chart_scales_and_gaps(clock):
     assert len(action.dots) == 1
     # Higher value, higher on screen (smaller y).
     assert claim.dots[0].y < claim.dots[1].y
+
+
+def test_chart_band_breaks_on_weeks_without_an_interval(clock):
+    now = clock.now()
+    start = now - timedelta(weeks=3)
+    weeks = [
+        service.WeekPoint(start + timedelta(weeks=i), start + timedelta(weeks=i + 1), 1, 60.0, 30.0)
+        for i in range(3)
+    ]
+    bands = [
+        breakdown.WeekSavings(weeks[0].start, 1.5, 0.5, 2.5),
+        breakdown.WeekSavings(weeks[1].start, None, None, None),
+        breakdown.WeekSavings(weeks[2].start, -0.5, -1.0, 0.2),
+    ]
+    c = chart.build(weeks, bands)
+    assert len(c.band) == 2  # two lone weeks, each a narrow bar
+    assert c.band_ticks[0].label == "-1"
+    assert c.bar_y is not None and c.band_ticks[-1].pos < c.bar_y < c.band_ticks[0].pos
+    assert chart.build(weeks).band == []
