@@ -172,6 +172,9 @@ async def seed_all(db_url: str, args: argparse.Namespace, shapes: list[int]) -> 
     engine = make_engine(db_url)
     maker = make_sessionmaker(engine)
     now = datetime.now(UTC) - timedelta(days=30)
+    async with engine.begin() as conn:  # no statistics: none gathered while we load or measure
+        for table in ("handoffs", "ai_sessions", "users", "login_sessions"):
+            await conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
     if args.other_rows:
         other = await seed_people(maker, 1, now)
         await bulk_handoffs(engine, other[0], other[1:], args.other_rows, now)
@@ -185,9 +188,6 @@ async def seed_all(db_url: str, args: argparse.Namespace, shapes: list[int]) -> 
             engine, claim_people[0], claim_people[1:], args.claim_handoffs, now, statuses=("open",)
         )
     claim_tokens = await add_tokens(maker, claim_people[1:], now)
-    async with engine.begin() as conn:  # no statistics, and none gathered while we measure
-        for table in ("handoffs", "ai_sessions", "users", "login_sessions"):
-            await conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
     await engine.dispose()
     return Seeded(queue_token, claim_ids, claim_tokens)
 
