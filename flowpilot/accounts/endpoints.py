@@ -63,5 +63,4 @@ async def update_my_preferences(
 
 @router.get("/me", response_model=UserOut)
 async def me(actor: CurrentUser, session: SessionDep) -> UserOut:
-    user = await service.get_user(session, actor=actor, user_id=actor.id)
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(await service.profile(session, actor=actor, user_id=actor.id))

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.kernel.tenancy import Tenant, get_scoped, select_own_account, select_scoped
+from flowpilot.kernel.errors import NotFound
+from flowpilot.kernel.tenancy import (
+    Tenant,
+    get_scoped,
+    select_own_account,
+    select_scoped,
+    tenant_column,
+    tenant_params,
+)
 from flowpilot.models import Account, User
 
 
@@ -41,6 +50,27 @@ async def list_users(session: AsyncSession, tenant: Tenant) -> Sequence[User]:
 
 async def get_user(session: AsyncSession, tenant: Tenant, user_id: str) -> User:
     return await get_scoped(session, User, user_id, tenant, what="user")
+
+
+# A user's own profile as plain columns (no ORM entity: GET /me runs on every page load).
+_PROFILE = select(
+    *(
+        getattr(User, name)
+        for name in (
+            "id", "email", "name", "role", "account_id", "active", "created_at", "notify_email",
+            "notify_min_urgency", "alert_desktop", "alert_min_urgency", "alert_sound",
+        )
+    )
+).where(tenant_column(User.account_id), User.id == bindparam("user_id"))  # fmt: skip
+
+
+async def user_profile(session: AsyncSession, tenant: Tenant, user_id: str) -> Row[Any]:
+    """The user's columns as ``auth.schemas.UserOut`` shows them, or 404."""
+    params = tenant_params(tenant, user_id=user_id)
+    row = (await session.execute(_PROFILE, params)).first()
+    if row is None:
+        raise NotFound("user not found")
+    return row
 
 
 async def get_account(session: AsyncSession, tenant: Tenant) -> Account:

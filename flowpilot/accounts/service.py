@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +92,16 @@ async def get_user(session: AsyncSession, *, actor: Tenant, user_id: str) -> Use
     return await repo.get_user(session, actor, user_id)
 
 
+async def profile(session: AsyncSession, *, actor: Tenant, user_id: str) -> dict[str, Any]:
+    """The user's profile (``auth.schemas.UserOut``'s fields): read without an ORM entity, and
+    remembered for a moment (every change of the user forgets it, see ``auth.callers``)."""
+    known = auth_service.cached_profile(user_id)
+    if known is None:
+        known = dict((await repo.user_profile(session, actor, user_id))._mapping)
+        auth_service.cache_profile(user_id, known)
+    return known
+
+
 async def update_user(
     session: AsyncSession,
     *,
@@ -114,6 +125,8 @@ async def update_user(
         user.active = active
         if not active:
             await auth_service.end_all_sessions(session, user_id=user.id)
+    if role is not None or name is not None or active is not None:
+        auth_service.forget_callers(session, user_id=user.id)  # a login carries role and name
     await session.flush()
     return user
 
@@ -141,6 +154,7 @@ async def update_preferences(
     for name, value in changes.items():
         if value is not None:
             setattr(user, name, value)
+    auth_service.forget_callers(session, user_id=user.id)
     await session.flush()
     return user
 

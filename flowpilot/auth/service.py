@@ -8,9 +8,11 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.auth import callers
 from flowpilot.auth import repository as repo
 from flowpilot.auth.passwords import hash_off_loop, verify_off_loop
 from flowpilot.kernel import tenancy
@@ -120,35 +122,66 @@ async def resolve_token(
     """The caller behind ``token``, or None if unknown, expired or the user is inactive.
 
     From here on the transaction acts for the caller's account (row-level security on
-    PostgreSQL); for no account when the token is refused.
+    PostgreSQL); for no account when the token is refused. A caller verified in the last
+    ``auth_cache_seconds`` is not looked up again (``auth.callers``).
     """
-    found = await repo.caller_by_token_hash(session, hash_token(token))
-    if found is None:
+    token_hash = hash_token(token)
+    known = callers.recall(token_hash)
+    if known is None:
+        found = await repo.caller_by_token_hash(session, token_hash)
+        if found is None:
+            return None
+        if found.expires_at <= now or not found.active:
+            await tenancy.act_for_nobody(session)
+            return None
+        known = callers.Remembered(
+            found.login_session_id, found.csrf_token, found.expires_at, found.user_id,
+            found.account_id, found.role, found.email, found.name,
+        )  # fmt: skip
+        callers.remember(token_hash, known)
+    elif known.expires_at <= now:
+        callers.forget(login_session_id=known.login_session_id)
         return None
-    if found.expires_at <= now or not found.active:
-        await tenancy.act_for_nobody(session)
-        return None
-    return Actor(
-        id=found.user_id,
-        account_id=found.account_id,
-        role=found.role,
-        email=found.email,
-        name=found.name,
-        login_session_id=found.login_session_id,
-        csrf_token=found.csrf_token,
+    actor = Actor(
+        id=known.user_id,
+        account_id=known.account_id,
+        role=known.role,
+        email=known.email,
+        name=known.name,
+        login_session_id=known.login_session_id,
+        csrf_token=known.csrf_token,
         via=via,
     )
+    await tenancy.act_for_from_start(session, actor)  # no statement of its own
+    return actor
 
 
 async def logout(session: AsyncSession, *, actor: Actor) -> None:
     """End the caller's login session; its token stops working at once."""
     await repo.delete_login_session(session, actor.login_session_id)
+    callers.forget_with(session, login_session_id=actor.login_session_id)
 
 
 async def end_all_sessions(session: AsyncSession, *, user_id: str) -> None:
     await repo.delete_user_login_sessions(session, user_id)
+    callers.forget_with(session, user_id=user_id)
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
     # Compare bytes: compare_digest raises on non-ASCII str, and headers may carry any byte.
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+def forget_callers(session: AsyncSession, *, user_id: str) -> None:
+    """The user changed (role, name, active flag, preferences): no process may answer with the
+    old one."""
+    callers.forget_with(session, user_id=user_id)
+
+
+def cached_profile(user_id: str) -> dict[str, Any] | None:
+    """The user's profile (``UserOut``'s fields) if this process read it a moment ago."""
+    return callers.recall_profile(user_id)
+
+
+def cache_profile(user_id: str, profile: dict[str, Any]) -> None:
+    callers.remember_profile(user_id, profile)

@@ -9,8 +9,9 @@ merged partitions (``UNION ALL`` of the per-partition ``ORDER BY ... LIMIT k``, 
   status (and per urgency when filtered): "urgency first" reads (triage_rank, created_at, id)
   in order; newest/oldest per fixed urgency read (created_at, id).
 - ``ix_handoffs_claimer_triage``: the same under ``claimed_by = me``.
-- Without urgency filter or claimer, newest/oldest use the older (account_id, status,
-  created_at) and (account_id, created_at) indexes directly.
+- Without urgency filter or claimer, newest/oldest read (account_id, status, created_at, id) or
+  (account_id, created_at, id) directly: the page order is the index order, so the plan needs
+  no sort and no statistics.
 At most 4 statuses x 4 urgencies = 16 partitions, so a page reads at most 16 x (limit + 1) index
 entries.
 

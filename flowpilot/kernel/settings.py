@@ -41,7 +41,10 @@ class Settings(BaseSettings):
         "accounts: the table owner with BYPASSRLS (or a superuser). Unset: `DATABASE_URL`'s",
     )
     db_pool_size: int = _s(
-        10, "PostgreSQL: pooled request connections per process (plus up to 20 overflow)", ge=1
+        30,
+        "PostgreSQL: most request connections per process, opened when needed and then kept "
+        "(requests beyond it wait for one)",
+        ge=1,
     )
     redis_url: str | None = _s(
         None, "Redis Streams event bus for several replicas (unset: in-process)"
@@ -75,6 +78,13 @@ class Settings(BaseSettings):
 
     # Login sessions and brute-force protection
     session_ttl_hours: int = _s(12, "login session lifetime")
+    auth_cache_seconds: float = _s(
+        5.0,
+        "how long a process remembers a verified token (0: look it up on every request); "
+        "logout, deactivation and role changes forget it at once",
+        ge=0,
+        le=60,
+    )
     cookie_secure: bool | None = _s(
         None, "mark the session cookie `Secure` (unset: when `BASE_URL` is `https://`)"
     )
@@ -101,6 +111,8 @@ class Settings(BaseSettings):
     sse_queue_size: int = _s(256, "per-subscriber queue; overflow sends `resync`")
     sse_replay_limit: int = _s(1000, "most missed events replayed before `resync`")
     bus_history: int = _s(10_000, "Redis stream length (`MAXLEN ~`)")
+
+    access_log: bool = _s(False, "`flowpilot serve` logs one line per request (uvicorn's)")
 
     # Background work (dispatcher, relay, escalation chain)
     run_workers: bool = _s(True, "run dispatcher, relay and escalation chain inside the server")

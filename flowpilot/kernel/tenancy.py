@@ -124,6 +124,16 @@ async def act_for(session: AsyncSession, tenant: Tenant) -> None:
         session.info[_SET_IN_TRANSACTION] = account_id
 
 
+async def act_for_from_start(session: AsyncSession, tenant: Tenant) -> None:
+    """:func:`act_for`, without a statement of its own when no transaction has begun yet: the
+    transaction the session begins next sets the account as it begins, before its first
+    statement (a request that then reads nothing from the database makes no round trip)."""
+    if session.in_transaction():
+        await act_for(session, tenant)
+    else:
+        session.info[_ACTING_FOR] = tenant.account_id
+
+
 def acted_for(session: AsyncSession, account_id: str) -> None:
     """Record that the statement just executed set the account itself (:func:`set_account`)."""
     session.info[_ACTING_FOR] = session.info[_SET_IN_TRANSACTION] = account_id

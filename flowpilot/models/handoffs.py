@@ -57,9 +57,10 @@ class Handoff(Base):
             sqlite_where=text("status IN ('open', 'claimed')"),
             postgresql_where=text("status IN ('open', 'claimed')"),
         ),
-        # The queue: an account's handoffs newest first, optionally by status.
-        Index("ix_handoffs_account_id_created_at", "account_id", "created_at"),
-        Index("ix_handoffs_account_id_status_created_at", "account_id", "status", "created_at"),
+        # The queue: an account's handoffs in (created_at, id) order, optionally by status (the
+        # id makes the whole page order an index range: no sort, with or without statistics).
+        Index("ix_handoffs_account_created_id", "account_id", "created_at", "id"),
+        Index("ix_handoffs_account_status_created_id", "account_id", "status", "created_at", "id"),
         Index("ix_handoffs_account_id_claimed_at", "account_id", "claimed_at"),
         # Triage: one ordered range per (status, urgency) for every queue sort, and the same
         # under one claimer ("mine"); see handoffs/queue.py.

@@ -106,6 +106,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=settings.access_log,
         timeout_graceful_shutdown=5,
         # A process that does not answer the supervisor's ping in time is killed and restarted;
         # uvicorn's 5 s default is shorter than a cold start on a busy host (a restart loop).

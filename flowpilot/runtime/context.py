@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from flowpilot.assistant.provider import Provider
 from flowpilot.assistant.service import build_provider
+from flowpilot.auth import callers
 from flowpilot.events import marks
 from flowpilot.kernel.clock import Clock, SystemClock
 from flowpilot.kernel.db.engines import (
@@ -67,8 +68,14 @@ def build_bus(settings: Settings) -> Bus:
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
+    callers.configure(settings.auth_cache_seconds)
     engine = make_engine(
-        settings.database_url, role=settings.db_app_role, pool_size=settings.db_pool_size
+        settings.database_url,
+        role=settings.db_app_role,
+        # No overflow: an overflow connection is closed as soon as it is returned, so load
+        # above the pool's size would open (and authenticate) a connection per request.
+        pool_size=settings.db_pool_size,
+        max_overflow=0,
     )
     system = make_system_path(settings.system_url)
     # Requests' events are marked published in cross-account batches: the system path's work.
