@@ -1,7 +1,7 @@
 """The queue's page order per account and status in one index, the id included
 
 Revision ID: 0008_queue_index
-Revises: 0004_triage
+Revises: 0007_webhooks
 Create Date: 2026-12-02 01:15:00
 
 The default queue page (one status, newest or oldest first) orders by ``(created_at, id)``
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008_queue_index"
-down_revision: str | None = "0004_triage"
+down_revision: str | None = "0007_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
