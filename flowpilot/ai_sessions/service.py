@@ -21,6 +21,11 @@ def can_read(actor: Actor, ai_session: AiSession) -> bool:
     return actor.is_senior or actor.id in (ai_session.owner_id, ai_session.assignee_id)
 
 
+def can_add_step(actor: Actor, ai_session: AiSession) -> bool:
+    """Owner (co-working with the claimer), current assignee and admins may write steps."""
+    return actor.is_admin or actor.id in (ai_session.owner_id, ai_session.assignee_id)
+
+
 async def open_session(
     session: AsyncSession,
     *,
@@ -102,7 +107,9 @@ async def add_step(
     content: str,
     now: datetime,
 ) -> Step:
-    """Add a step authored by the caller; only the current assignee or an admin may."""
+    """Add a step authored by the caller: the current assignee, the owner (co-working with the
+    claimer of their escalation) or an admin may. Only the claimer's steps are its first action.
+    """
     # Stamp the claimer's first action BEFORE locking the session: that UPDATE is the only
     # handoff row a step writes, and claim, release and resolve lock the handoff and then write
     # the session, so taking them in the same order cannot deadlock. A step that is refused
@@ -110,9 +117,11 @@ async def add_step(
     await repo.stamp_first_action(session, actor, session_id=session_id, actor_id=actor.id, at=now)
     # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
-    if actor.id != ai_session.assignee_id and not actor.is_admin:
+    if not can_add_step(actor, ai_session):
         if can_read(actor, ai_session):
-            raise Forbidden("only the session's current assignee or an admin may add steps")
+            raise Forbidden(
+                "only the session's owner, its current assignee or an admin may add steps"
+            )
         raise Forbidden("you are not the owner or assignee of this session")
     if ai_session.status != SessionStatus.OPEN:
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
