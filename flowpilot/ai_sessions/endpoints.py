@@ -17,7 +17,7 @@ from flowpilot.ai_sessions.schemas import (
     StepOut,
 )
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.kernel.deps import NowDep, SessionDep
+from flowpilot.kernel.deps import NowDep, PublisherDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
@@ -77,6 +77,7 @@ async def add_step(
     actor: CurrentUser,
     session: SessionDep,
     now: NowDep,
+    bus: PublisherDep,
 ) -> StepOut:
     step = await service.add_step(
         session,
@@ -85,6 +86,7 @@ async def add_step(
         kind=body.kind,
         content=body.content,
         now=now,
+        bus=bus,
     )
     return StepOut.model_validate(step).model_copy(update={"actor_name": actor.name})
 

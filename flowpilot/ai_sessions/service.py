@@ -9,11 +9,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.ai_sessions import repository as repo
+from flowpilot.ai_sessions.schemas import StepOut
+from flowpilot.events import service as events_service
+from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Step
 from flowpilot.models.ai_sessions import ALL_STEP_KINDS, SessionStatus, StepKind
+from flowpilot.models.events import EventType
 
 
 def can_read(actor: Actor, ai_session: AiSession) -> bool:
@@ -106,6 +110,7 @@ async def add_step(
     kind: str,
     content: str,
     now: datetime,
+    bus: Publisher | None = None,
 ) -> Step:
     """Add a step authored by the caller: the current assignee, the owner (co-working with the
     claimer of their escalation) or an admin may. Only the claimer's steps are its first action.
@@ -126,12 +131,25 @@ async def add_step(
     if ai_session.status != SessionStatus.OPEN:
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
     return await _append_step(
-        session, ai_session, tenant=actor, actor_id=actor.id, kind=kind, content=content, now=now
+        session,
+        ai_session,
+        tenant=actor,
+        author=(actor.id, actor.name),
+        kind=kind,
+        content=content,
+        now=now,
+        bus=bus,
     )
 
 
 async def add_assistant_step(
-    session: AsyncSession, *, tenant: Tenant, session_id: str, content: str, now: datetime
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    session_id: str,
+    content: str,
+    now: datetime,
+    bus: Publisher | None = None,
 ) -> Step:
     """Record an assistant answer: no human author, so never anyone's first action."""
     ai_session = await repo.get_session(session, tenant, session_id)
@@ -139,10 +157,11 @@ async def add_assistant_step(
         session,
         ai_session,
         tenant=tenant,
-        actor_id=None,
+        author=(None, None),
         kind=StepKind.ASSISTANT,
         content=content,
         now=now,
+        bus=bus,
     )
 
 
@@ -151,11 +170,14 @@ async def _append_step(
     ai_session: AiSession,
     *,
     tenant: Tenant,
-    actor_id: str | None,
+    author: tuple[str | None, str | None],
     kind: str,
     content: str,
     now: datetime,
+    bus: Publisher | None,
 ) -> Step:
+    """Write the step and its ``step.created`` event (the session stream's), in one go."""
+    actor_id, actor_name = author
     if kind not in ALL_STEP_KINDS:
         raise Invalid("kind", f"must be one of {', '.join(ALL_STEP_KINDS)}")
     step = Step(
@@ -168,7 +190,23 @@ async def _append_step(
     )
     ai_session.updated_at = now
     await repo.add(session, step)
+    await events_service.append(
+        session,
+        tenant=tenant,
+        type=EventType.STEP_CREATED,
+        payload=step_payload(step, actor_name),
+        now=now,
+        bus=bus,
+        session_id=ai_session.id,
+        actor_id=actor_id,
+    )
     return step
+
+
+def step_payload(step: Step, actor_name: str | None) -> dict[str, Any]:
+    """A step as the API answers it (and as ``step.created`` carries it): with its author."""
+    out = StepOut.model_validate(step).model_copy(update={"actor_name": actor_name})
+    return out.model_dump(mode="json")
 
 
 async def assign(
