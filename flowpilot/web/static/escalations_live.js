@@ -68,7 +68,7 @@ if (queue) startClock();
 
 if (queue && template && window.fetch && window.ReadableStream) {
   loadStylesheet();
-  let disconnectedAt = null; // when the stream dropped (ms), until the catch-up is counted
+  let reopenedAt = null; // when the stream came back after a drop (ms, this browser's clock)
   let arrived = 0;
   let indicator = null;
   const client = new LiveClient({
@@ -76,10 +76,11 @@ if (queue && template && window.fetch && window.ReadableStream) {
     onEvent(type, h) {
       if (!type.startsWith("handoff.")) return;
       apply(type, h);
-      // Replayed after a reconnect: escalations created while this page was not connected.
-      if (type === "handoff.created" && disconnectedAt !== null) {
+      // Created before the stream came back, and not seen: it arrived while disconnected (the
+      // replay after a reconnect). A second of slack for the server's clock against this one.
+      if (type === "handoff.created" && reopenedAt !== null) {
         const created = Date.parse(h.created_at);
-        if (Number.isFinite(created) && created >= disconnectedAt - 1000) {
+        if (Number.isFinite(created) && created <= reopenedAt + 1000) {
           arrived += 1;
           indicator.note(
             `${arrived} escalation${arrived === 1 ? "" : "s"} arrived while you were disconnected`,
@@ -90,11 +91,10 @@ if (queue && template && window.fetch && window.ReadableStream) {
     onOpen({ reconnected }) {
       // With no event id yet there is nothing to replay from: compare with the queue instead.
       if (client.lastEventId === null && !paged) reconcile();
-      if (!reconnected) disconnectedAt = null;
+      reopenedAt = reconnected ? Date.now() : null;
     },
     onState(state, info) {
-      if (state === "reconnecting" && disconnectedAt === null) {
-        disconnectedAt = Date.now();
+      if (state === "reconnecting" && arrived) {
         arrived = 0;
         indicator.note("");
       }

@@ -129,6 +129,7 @@ export class LiveClient {
     const headers = { accept: "text/event-stream" };
     if (this.lastEventId !== null) headers["last-event-id"] = String(this.lastEventId);
     let response;
+    this.arm(controller); // a request that never answers is as dead as a stream that stalls
     try {
       response = await fetch(this.url, {
         credentials: "same-origin",
@@ -141,6 +142,7 @@ export class LiveClient {
       return;
     }
     if (this.controller !== controller) return;
+    if (this.watchdog) window.clearTimeout(this.watchdog);
     if (response.status === 401) return this.ended("login");
     if (response.status === 403 || response.status === 404) return this.ended("access");
     if (!response.ok || !response.body) return this.lost(`status ${response.status}`);
