@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from flowpilot.accounts import service
 from flowpilot.accounts.schemas import PreferencesUpdate, UserCreate, UserList, UserOut, UserUpdate
 from flowpilot.auth.deps import AdminUser, CurrentUser
-from flowpilot.kernel.deps import NowDep, SessionDep
+from flowpilot.kernel.deps import NowDep, PublisherDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -36,10 +36,16 @@ async def create_user(
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 async def update_user(
-    user_id: str, body: UserUpdate, actor: AdminUser, session: SessionDep
+    user_id: str, body: UserUpdate, actor: AdminUser, session: SessionDep, bus: PublisherDep
 ) -> UserOut:
     user = await service.update_user(
-        session, actor=actor, user_id=user_id, role=body.role, active=body.active, name=body.name
+        session,
+        actor=actor,
+        user_id=user_id,
+        role=body.role,
+        active=body.active,
+        name=body.name,
+        bus=bus,
     )
     return UserOut.model_validate(user)
 

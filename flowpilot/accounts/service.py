@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import repository as repo
 from flowpilot.auth import service as auth_service
+from flowpilot.kernel.bus import Publisher, revocation
 from flowpilot.kernel.errors import Conflict, Invalid
 from flowpilot.kernel.identity import ROLES, SENIOR_ROLES, AccountRef, Actor, Role
 from flowpilot.kernel.schemas import check_email
@@ -110,21 +111,34 @@ async def update_user(
     role: str | None = None,
     active: bool | None = None,
     name: str | None = None,
+    bus: Publisher | None = None,
 ) -> User:
-    """Change a user's role, name or active flag; deactivation ends their logins at once."""
+    """Change a user's role, name or active flag; deactivation ends their logins at once.
+
+    Both deactivation and a role change end the user's open live streams (after commit, on
+    every replica); a role change keeps those the new role may still read."""
     user = await repo.get_user(session, actor, user_id)
     # Only an admin can demote or deactivate an admin, and never themselves: so every account
     # keeps at least one active admin (nobody is locked out of user management).
     if user.id == actor.id and (active is False or (role is not None and role != Role.ADMIN)):
         raise Conflict("admins cannot deactivate or demote themselves")
-    if role is not None:
+    if role is not None and role != user.role:
         user.role = role
+        auth_service.revoke_after_commit(
+            session,
+            bus,
+            revocation(
+                account_id=user.account_id, user_id=user.id, reason="role_changed", role=role
+            ),
+        )
     if name is not None:
         user.name = name
     if active is not None:
         user.active = active
         if not active:
-            await auth_service.end_all_sessions(session, user_id=user.id)
+            await auth_service.end_all_sessions(
+                session, tenant=actor, user_id=user.id, bus=bus, reason="deactivated"
+            )
     if role is not None or name is not None or active is not None:
         auth_service.forget_callers(session, user_id=user.id)  # a login carries role and name
     await session.flush()

@@ -17,7 +17,7 @@ from flowpilot.ai_sessions.schemas import (
     StepOut,
 )
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.kernel.deps import NowDep, SessionDep
+from flowpilot.kernel.deps import NowDep, PublisherDep, SessionDep
 from flowpilot.kernel.schemas import MAX_OFFSET, PAGE_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
@@ -78,6 +78,7 @@ async def add_step(
     actor: CurrentUser,
     session: SessionDep,
     now: NowDep,
+    bus: PublisherDep,
 ) -> StepOut:
     step = await service.add_step(
         session,
@@ -86,6 +87,7 @@ async def add_step(
         kind=body.kind,
         content=body.content,
         now=now,
+        bus=bus,
     )
     return StepOut.model_validate(step).model_copy(update={"actor_name": actor.name})
 

@@ -9,17 +9,26 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.ai_sessions import repository as repo
+from flowpilot.ai_sessions.schemas import StepOut
+from flowpilot.events import service as events_service
+from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.metrics import TIME_TO_FIRST_ACTION, note_duration
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Step
 from flowpilot.models.ai_sessions import ALL_STEP_KINDS, SessionStatus, StepKind
+from flowpilot.models.events import EventType
 
 
 def can_read(actor: Actor, ai_session: AiSession) -> bool:
     """Owner, assignee and the account's seniors may read a session."""
     return actor.is_senior or actor.id in (ai_session.owner_id, ai_session.assignee_id)
+
+
+def can_add_step(actor: Actor, ai_session: AiSession) -> bool:
+    """Owner (co-working with the claimer), current assignee and admins may write steps."""
+    return actor.is_admin or actor.id in (ai_session.owner_id, ai_session.assignee_id)
 
 
 async def open_session(
@@ -102,8 +111,11 @@ async def add_step(
     kind: str,
     content: str,
     now: datetime,
+    bus: Publisher | None = None,
 ) -> Step:
-    """Add a step authored by the caller; only the current assignee or an admin may."""
+    """Add a step authored by the caller: the current assignee, the owner (co-working with the
+    claimer of their escalation) or an admin may. Only the claimer's steps are its first action.
+    """
     # Stamp the claimer's first action BEFORE locking the session: that UPDATE is the only
     # handoff row a step writes, and claim, release and resolve lock the handoff and then write
     # the session, so taking them in the same order cannot deadlock. A step that is refused
@@ -116,19 +128,34 @@ async def add_step(
         note_duration(session, TIME_TO_FIRST_ACTION, urgency=urgency, seconds=seconds)
     # Locked, so a concurrent claim (re-assignment) or resolution is seen, not raced.
     ai_session = await repo.get_session(session, actor, session_id, for_update=True)
-    if actor.id != ai_session.assignee_id and not actor.is_admin:
+    if not can_add_step(actor, ai_session):
         if can_read(actor, ai_session):
-            raise Forbidden("only the session's current assignee or an admin may add steps")
+            raise Forbidden(
+                "only the session's owner, its current assignee or an admin may add steps"
+            )
         raise Forbidden("you are not the owner or assignee of this session")
     if ai_session.status != SessionStatus.OPEN:
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
     return await _append_step(
-        session, ai_session, tenant=actor, actor_id=actor.id, kind=kind, content=content, now=now
+        session,
+        ai_session,
+        tenant=actor,
+        author=(actor.id, actor.name),
+        kind=kind,
+        content=content,
+        now=now,
+        bus=bus,
     )
 
 
 async def add_assistant_step(
-    session: AsyncSession, *, tenant: Tenant, session_id: str, content: str, now: datetime
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    session_id: str,
+    content: str,
+    now: datetime,
+    bus: Publisher | None = None,
 ) -> Step:
     """Record an assistant answer: no human author, so never anyone's first action."""
     ai_session = await repo.get_session(session, tenant, session_id)
@@ -136,10 +163,11 @@ async def add_assistant_step(
         session,
         ai_session,
         tenant=tenant,
-        actor_id=None,
+        author=(None, None),
         kind=StepKind.ASSISTANT,
         content=content,
         now=now,
+        bus=bus,
     )
 
 
@@ -148,11 +176,14 @@ async def _append_step(
     ai_session: AiSession,
     *,
     tenant: Tenant,
-    actor_id: str | None,
+    author: tuple[str | None, str | None],
     kind: str,
     content: str,
     now: datetime,
+    bus: Publisher | None,
 ) -> Step:
+    """Write the step and its ``step.created`` event (the session stream's), in one go."""
+    actor_id, actor_name = author
     if kind not in ALL_STEP_KINDS:
         raise Invalid("kind", f"must be one of {', '.join(ALL_STEP_KINDS)}")
     step = Step(
@@ -165,7 +196,23 @@ async def _append_step(
     )
     ai_session.updated_at = now
     await repo.add(session, step)
+    await events_service.append(
+        session,
+        tenant=tenant,
+        type=EventType.STEP_CREATED,
+        payload=step_payload(step, actor_name),
+        now=now,
+        bus=bus,
+        session_id=ai_session.id,
+        actor_id=actor_id,
+    )
     return step
+
+
+def step_payload(step: Step, actor_name: str | None) -> dict[str, Any]:
+    """A step as the API answers it (and as ``step.created`` carries it): with its author."""
+    out = StepOut.model_validate(step).model_copy(update={"actor_name": actor_name})
+    return out.model_dump(mode="json")
 
 
 async def assign(

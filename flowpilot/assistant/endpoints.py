@@ -22,7 +22,7 @@ from flowpilot.assistant.schemas import (
     SuggestedSeniors,
 )
 from flowpilot.auth.deps import CurrentUser
-from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
+from flowpilot.kernel.deps import NowDep, PublisherDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
 
@@ -155,6 +155,7 @@ async def keep_answer(
     settings: SettingsDep,
     now: NowDep,
     response: Response,
+    bus: PublisherDep,
 ) -> StepOut:
     """Add an answer the assistant gave in this session to it, as an ``assistant`` step
     (201; 200 with the same step when that answer was kept already)."""
@@ -166,6 +167,7 @@ async def keep_answer(
         token=body.token,
         secret=settings.secret_key,
         now=now,
+        bus=bus,
     )
     if not created:
         response.status_code = 200

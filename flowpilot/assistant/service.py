@@ -19,6 +19,7 @@ from flowpilot.assistant.offline import OfflineProvider, band_words
 from flowpilot.assistant.openai_compat import OpenAICompatProvider
 from flowpilot.assistant.provider import Pause, Provider, SessionContext, StepView
 from flowpilot.assistant.retrieval import MAX_CORPUS, SILENCE_BELOW, Hit, Index, IndexCache, Query
+from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.errors import Conflict, Forbidden, Invalid
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.settings import Settings
@@ -170,13 +171,14 @@ async def keep_answer(
     token: str,
     secret: str,
     now: datetime,
+    bus: Publisher | None = None,
 ) -> tuple[Step, bool]:
     """Add an answer the assistant gave in this session as an ``assistant`` step with no
     human author (never anyone's first action). Who may add steps may keep one; keeping the
     same answer again returns the step already kept. Returns ``(step, created)``."""
     ai_session = await sessions_service.get_session(session, actor=actor, session_id=session_id)
-    if actor.id != ai_session.assignee_id and not actor.is_admin:
-        raise Forbidden("only the session's current assignee or an admin may add steps")
+    if not sessions_service.can_add_step(actor, ai_session):
+        raise Forbidden("only the session's owner, its current assignee or an admin may add steps")
     if ai_session.status != SessionStatus.OPEN:
         raise Conflict(f"session is {ai_session.status}", status=ai_session.status)
     expected = answer_token(
@@ -189,7 +191,7 @@ async def keep_answer(
     if existing is not None:
         return existing, False
     step = await sessions_service.add_assistant_step(
-        session, tenant=actor, session_id=session_id, content=content, now=now
+        session, tenant=actor, session_id=session_id, content=content, now=now, bus=bus
     )
     return step, True
 

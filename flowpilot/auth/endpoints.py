@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from flowpilot.auth import service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser
 from flowpilot.auth.schemas import LoginIn, LoginOut, UserOut
-from flowpilot.kernel.deps import NowDep, SessionDep, SettingsDep
+from flowpilot.kernel.deps import NowDep, PublisherDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -58,8 +58,10 @@ async def login(
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(actor: CurrentUser, session: SessionDep, settings: SettingsDep) -> Response:
-    await service.logout(session, actor=actor)
+async def logout(
+    actor: CurrentUser, session: SessionDep, settings: SettingsDep, bus: PublisherDep
+) -> Response:
+    await service.logout(session, actor=actor, bus=bus)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE_NAME, path="/", secure=settings.secure_cookies, httponly=True)
     return response

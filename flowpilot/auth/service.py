@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 from dataclasses import dataclass
@@ -16,9 +17,14 @@ from flowpilot.auth import callers
 from flowpilot.auth import repository as repo
 from flowpilot.auth.passwords import hash_off_loop, verify_off_loop
 from flowpilot.kernel import tenancy
+from flowpilot.kernel.bus import BusEvent, Publisher, revocation
+from flowpilot.kernel.db.uow import after_commit
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.settings import Settings
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import LoginSession, User
+
+log = logging.getLogger("flowpilot.auth")
 
 
 @dataclass(frozen=True)
@@ -151,20 +157,53 @@ async def resolve_token(
         login_session_id=known.login_session_id,
         csrf_token=known.csrf_token,
         via=via,
+        login_expires_at=known.expires_at,
     )
     await tenancy.act_for_from_start(session, actor)  # no statement of its own
     return actor
 
 
-async def logout(session: AsyncSession, *, actor: Actor) -> None:
-    """End the caller's login session; its token stops working at once."""
+async def logout(session: AsyncSession, *, actor: Actor, bus: Publisher | None) -> None:
+    """End the caller's login session; its token stops working at once, and after commit its
+    open live streams are told (on every replica) to close."""
     await repo.delete_login_session(session, actor.login_session_id)
     callers.forget_with(session, login_session_id=actor.login_session_id)
+    revoke_after_commit(
+        session,
+        bus,
+        revocation(
+            account_id=actor.account_id,
+            user_id=actor.id,
+            login_session_id=actor.login_session_id,
+            reason="logout",
+        ),
+    )
 
 
-async def end_all_sessions(session: AsyncSession, *, user_id: str) -> None:
+async def end_all_sessions(
+    session: AsyncSession, *, tenant: Tenant, user_id: str, bus: Publisher | None, reason: str
+) -> None:
+    """End every login of the user (and, after commit, their open live streams)."""
     await repo.delete_user_login_sessions(session, user_id)
     callers.forget_with(session, user_id=user_id)
+    revoke_after_commit(
+        session, bus, revocation(account_id=tenant.account_id, user_id=user_id, reason=reason)
+    )
+
+
+def revoke_after_commit(session: AsyncSession, bus: Publisher | None, message: BusEvent) -> None:
+    """Publish a revocation once the transaction that ended the login(s) has committed."""
+    if bus is None:
+        return
+    publisher = bus
+
+    async def _publish() -> None:
+        try:
+            await publisher.publish(message)
+        except Exception:  # the token is dead anyway; a lost message leaves streams to expiry
+            log.exception("publishing a login revocation failed")
+
+    after_commit(session, _publish)
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
@@ -176,6 +215,12 @@ def forget_callers(session: AsyncSession, *, user_id: str) -> None:
     """The user changed (role, name, active flag, preferences): no process may answer with the
     old one."""
     callers.forget_with(session, user_id=user_id)
+
+
+def forget_revoked(*, login_session_id: str | None, user_id: str | None) -> None:
+    """A revocation arrived from the bus (maybe from another replica): this process forgets the
+    callers it names, so their next request is looked up (and refused) at once."""
+    callers.forget(login_session_id=login_session_id, user_id=user_id)
 
 
 def cached_profile(user_id: str) -> dict[str, Any] | None:

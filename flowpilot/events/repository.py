@@ -96,15 +96,22 @@ async def unpublished(session: AsyncSession, *, before: datetime, limit: int) ->
 
 
 async def replay(
-    session: AsyncSession, tenant: Tenant, *, after_id: int, types: Sequence[str], limit: int
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    after_id: int,
+    types: Sequence[str],
+    limit: int,
+    session_id: str | None = None,
 ) -> Sequence[Event]:
-    """The tenant's events of ``types`` with id > ``after_id``, in order (at most ``limit``)."""
-    stmt = (
-        scoped(select(Event), Event, tenant)
-        .where(Event.id > after_id, Event.type.in_(list(types)))
-        .order_by(Event.id)
-        .limit(limit)
+    """The tenant's events of ``types`` with id > ``after_id``, in order (at most ``limit``);
+    with ``session_id``, only that AI session's (``ix_events_session_id_id``)."""
+    stmt = scoped(select(Event), Event, tenant).where(
+        Event.id > after_id, Event.type.in_(list(types))
     )
+    if session_id is not None:
+        stmt = stmt.where(Event.session_id == session_id)
+    stmt = stmt.order_by(Event.id).limit(limit)
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -152,10 +152,19 @@ async def timeline(
 
 
 async def replay(
-    session: AsyncSession, tenant: Tenant, *, after_id: int, types: Sequence[str], limit: int
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    after_id: int,
+    types: Sequence[str],
+    limit: int,
+    session_id: str | None = None,
 ) -> Sequence[Event]:
-    """The tenant's events of ``types`` after ``after_id``, in order (a live stream's catch-up)."""
-    return await repo.replay(session, tenant, after_id=after_id, types=types, limit=limit)
+    """The tenant's events of ``types`` after ``after_id``, in order (a live stream's catch-up);
+    with ``session_id``, only that AI session's."""
+    return await repo.replay(
+        session, tenant, after_id=after_id, types=types, limit=limit, session_id=session_id
+    )
 
 
 async def head_id(session: AsyncSession, *, tenant: Tenant | None = None) -> int:

@@ -181,7 +181,9 @@ def _require_senior(actor: Actor, what: str) -> None:
 async def claim(
     session: AsyncSession, *, actor: Actor, handoff_id: str, now: datetime, bus: Publisher | None
 ) -> HandoffRow:
-    """Atomically claim an open handoff; of simultaneous claimers exactly one wins."""
+    """Atomically claim an open handoff; of simultaneous claimers exactly one wins.
+
+    Claiming what the caller already holds answers the handoff again (no second event)."""
     _require_senior(actor, "claim")
     outcome = await repo.claim(session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now)
     row = outcome.row
@@ -189,6 +191,8 @@ async def claim(
         if outcome.holder is None:
             raise NotFound("handoff not found")
         status, claimed_by_id, claimed_by_name = outcome.holder
+        if status == HandoffStatus.CLAIMED and claimed_by_id == actor.id:
+            return await _load_row(session, actor, handoff_id)  # already yours: idempotent
         if status == HandoffStatus.CLAIMED:
             detail = f"already claimed by {claimed_by_name or claimed_by_id}"
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -36,6 +37,7 @@ class Actor:
     login_session_id: str
     csrf_token: str
     via: str  # "cookie" or "bearer"
+    login_expires_at: datetime | None = None  # when the login session ends (live streams)
 
     @property
     def is_senior(self) -> bool:

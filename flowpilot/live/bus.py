@@ -13,40 +13,21 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import heapq
 import logging
-from dataclasses import dataclass
-from typing import Protocol
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any, Protocol
 
-from flowpilot.kernel.bus import BusEvent
+from flowpilot.kernel.bus import LOGIN_REVOKED, PRESENCE, BusEvent
+from flowpilot.live import presence, revocation
 from flowpilot.live.ticker import LoopTicker, Ticker
+from flowpilot.live.topics import END, HEARTBEAT, QUEUE, Control, StreamScope, session_streamed
 from flowpilot.models.events import EventType
 
 log = logging.getLogger("flowpilot.events")
 
-# Event types the live stream carries; others in the log (e.g. handoff.renotified) are audit-only.
-STREAMED_TYPES = frozenset(
-    {
-        EventType.HANDOFF_CREATED,
-        EventType.HANDOFF_CLAIMED,
-        EventType.HANDOFF_RELEASED,
-        EventType.HANDOFF_RESOLVED,
-        EventType.HANDOFF_CANCELLED,
-        EventType.HANDOFF_BREACHED,
-    }
-)
-
-
-@dataclass(frozen=True)
-class Control:
-    """A non-event item in a subscription's queue: heartbeat, resync, end of life, disconnect."""
-
-    kind: str
-    last_id: int = 0
-
-
-HEARTBEAT = Control("heartbeat")
-END = Control("end")
-DISCONNECT = Control("disconnect")
 
 Item = BusEvent | Control
 
@@ -70,11 +51,20 @@ class Subscription:
         "fanout",
         "high_water",
         "maxsize",
+        "scope",
     )
 
-    def __init__(self, fanout: Fanout, account_id: str, maxsize: int, after: int = 0) -> None:
+    def __init__(
+        self,
+        fanout: Fanout,
+        account_id: str,
+        maxsize: int,
+        after: int = 0,
+        scope: StreamScope = QUEUE,
+    ) -> None:
         self.fanout = fanout
         self.account_id = account_id
+        self.scope = scope
         self.maxsize = maxsize
         self._items: collections.deque[Item] = collections.deque()
         self._pending = 0
@@ -126,6 +116,20 @@ class Subscription:
     def qsize(self) -> int:
         return self._pending
 
+    @property
+    def conn(self) -> str:
+        """This stream, named across replicas (presence counts connections, shows users)."""
+        return f"{self.fanout.node}:{id(self):x}"
+
+    def revoke(self, reason: str) -> None:
+        """The login ended: nothing queued is sent any more, only ``revoked``; leave."""
+        if self.closed:
+            return
+        self._items.clear()
+        self._pending = 0
+        self._push(Control("revoked", data={"reason": reason}))
+        self.close()
+
     def close(self) -> None:
         """Leave the fan-out (idempotent); queued items stay readable."""
         self.closed = True
@@ -174,7 +178,16 @@ class Fanout:
         self.ticker: Ticker = ticker or LoopTicker()
         self.added = 0  # subscriptions ever added (process policy reads it)
         self._periodic: list[Periodic] = []
-        self._by_account: dict[str, set[Subscription]] = {}
+        self._by_account: dict[str, set[Subscription]] = {}  # queue streams
+        self._by_session: dict[str, set[Subscription]] = {}  # session streams
+        self._by_user: dict[str, set[Subscription]] = {}
+        self._expiries: list[tuple[datetime, int, Subscription]] = []  # logins' ends, a heap
+        self.presence: dict[str, dict[str, tuple[str, str]]] = {}  # account/session: conn: user
+        self.node = uuid.uuid4().hex[:12]  # this process, in presence messages
+        self.announce: Callable[[BusEvent], Coroutine[Any, Any, None]] | None = (
+            None  # the bus's publish
+        )
+        self._announcing: set[asyncio.Task[None]] = set()
         self._slices: list[set[Subscription]] = [set() for _ in range(self.SLICES)]
         self._tick = 0  # heartbeat ticks since the loop started
         self._tasks: list[asyncio.Task[None]] = []
@@ -186,9 +199,16 @@ class Fanout:
     def accounts(self) -> list[str]:
         return list(self._by_account)
 
-    def add(self, account_id: str, last_event_id: int | None = None) -> Subscription:
-        sub = Subscription(self, account_id, self.queue_size, last_event_id or 0)
-        self._by_account.setdefault(account_id, set()).add(sub)
+    def add(
+        self, account_id: str, last_event_id: int | None = None, scope: StreamScope = QUEUE
+    ) -> Subscription:
+        sub = Subscription(self, account_id, self.queue_size, last_event_id or 0, scope)
+        if scope.session_id is None:
+            self._by_account.setdefault(account_id, set()).add(sub)
+        else:
+            self._by_session.setdefault(_key(account_id, scope.session_id), set()).add(sub)
+        if scope.user_id:
+            self._by_user.setdefault(_key(account_id, scope.user_id), set()).add(sub)
         sub.beat_slice = self._emptiest_slice()
         self._slices[sub.beat_slice].add(sub)
         self.added += 1
@@ -207,23 +227,64 @@ class Fanout:
 
     def discard(self, sub: Subscription) -> None:
         self._slices[sub.beat_slice].discard(sub)
-        subs = self._by_account.get(sub.account_id)
-        if subs is None:
-            return
-        subs.discard(sub)
-        if not subs:
-            del self._by_account[sub.account_id]
+        scope = sub.scope
+        if scope.session_id is None:
+            _unindex(self._by_account, sub.account_id, sub)
+        else:
+            _unindex(self._by_session, _key(sub.account_id, scope.session_id), sub)
+        if scope.user_id:
+            _unindex(self._by_user, _key(sub.account_id, scope.user_id), sub)
+
+    def of_session(self, account_id: str, session_id: str) -> list[Subscription]:
+        """This process's streams of one session (of that account: ids never cross)."""
+        return list(self._by_session.get(_key(account_id, session_id), ()))
+
+    def of_user(self, account_id: str, user_id: str) -> list[Subscription]:
+        return list(self._by_user.get(_key(account_id, user_id), ()))
 
     def deliver(self, event: BusEvent) -> None:
-        for sub in list(self._by_account.get(event.account_id, ())):
-            sub.offer(event)
+        if event.type == LOGIN_REVOKED:
+            revocation.apply(self, event)
+            return
+        if event.type == PRESENCE:
+            presence.apply(self, event)
+            return
+        if event.type != EventType.STEP_CREATED:
+            for sub in list(self._by_account.get(event.account_id, ())):
+                sub.offer(event)
+        session_id = event.data.get("session_id")
+        if isinstance(session_id, str) and session_streamed(event.type):
+            for sub in self.of_session(event.account_id, session_id):
+                sub.offer(event)
+
+    def publish_soon(self, event: BusEvent) -> None:
+        """Publish a bus-only message from a synchronous handler (e.g. presence replies)."""
+        if self.announce is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.announce(event))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    def watch_login(self, sub: Subscription, ends_at: datetime) -> None:
+        """Revoke ``sub`` when its login session's time is up (see :meth:`revoke_expired`)."""
+        heapq.heappush(self._expiries, (ends_at, id(sub), sub))
+        if len(self._expiries) > 64 and len(self._expiries) > 2 * self.count:
+            # Closed streams' entries: drop them now rather than at their logins' ends.
+            self._expiries = [e for e in self._expiries if not e[2].closed]
+            heapq.heapify(self._expiries)
+
+    def revoke_expired(self, now: datetime) -> None:
+        while self._expiries and self._expiries[0][0] <= now:
+            _, _, sub = heapq.heappop(self._expiries)
+            sub.revoke("expired")
 
     def resync_all(self) -> None:
         """Tell every subscriber to reload (the bus lost track, e.g. a trimmed Redis stream)."""
-        for subs in list(self._by_account.values()):
-            for sub in list(subs):
-                sub.notify(Control("resync", last_id=sub.high_water))
-                sub.close()
+        for index in (self._by_account, self._by_session):
+            for subs in list(index.values()):
+                for sub in list(subs):
+                    sub.notify(Control("resync", last_id=sub.high_water))
+                    sub.close()
 
     def beat(self, slice_: int) -> None:
         """One heartbeat tick: a comment to the streams of ``slice_``, ``end`` to those of them
@@ -300,7 +361,20 @@ class Bus(Protocol):
     async def publish(self, event: BusEvent) -> None: ...
 
     async def subscribe(
-        self, account_id: str, last_event_id: int | None = None
+        self, account_id: str, last_event_id: int | None = None, scope: StreamScope = QUEUE
     ) -> Subscription: ...
 
     async def ping(self) -> bool: ...
+
+
+def _unindex(index: dict[str, set[Subscription]], key: str, sub: Subscription) -> None:
+    subs = index.get(key)
+    if subs is None:
+        return
+    subs.discard(sub)
+    if not subs:
+        del index[key]
+
+
+def _key(account_id: str, id_: str) -> str:
+    return f"{account_id}/{id_}"

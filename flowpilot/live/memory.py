@@ -5,6 +5,7 @@ from __future__ import annotations
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.live.bus import Fanout, Subscription
 from flowpilot.live.ticker import Ticker
+from flowpilot.live.topics import QUEUE, StreamScope
 
 
 class MemoryBus:
@@ -30,8 +31,10 @@ class MemoryBus:
     async def publish(self, event: BusEvent) -> None:
         self.fanout.deliver(event)
 
-    async def subscribe(self, account_id: str, last_event_id: int | None = None) -> Subscription:
-        return self.fanout.add(account_id, last_event_id)
+    async def subscribe(
+        self, account_id: str, last_event_id: int | None = None, scope: StreamScope = QUEUE
+    ) -> Subscription:
+        return self.fanout.add(account_id, last_event_id, scope)
 
     async def ping(self) -> bool:
         return True

@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.live.bus import Fanout, Subscription
 from flowpilot.live.ticker import Ticker
+from flowpilot.live.topics import QUEUE, StreamScope
 
 log = logging.getLogger("flowpilot.events")
 
@@ -143,9 +144,11 @@ class RedisBus:
             pipe.xadd(self.feed_key, fields, maxlen=self.history, approximate=True)
             await pipe.execute()
 
-    async def subscribe(self, account_id: str, last_event_id: int | None = None) -> Subscription:
+    async def subscribe(
+        self, account_id: str, last_event_id: int | None = None, scope: StreamScope = QUEUE
+    ) -> Subscription:
         # The reader already tails every account's events: registering locally is enough.
-        return self.fanout.add(account_id, last_event_id)
+        return self.fanout.add(account_id, last_event_id, scope)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

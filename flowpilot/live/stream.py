@@ -14,8 +14,10 @@ import asyncio
 import collections
 import contextlib
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import Gauge
@@ -28,7 +30,17 @@ from flowpilot.kernel.bus import BusEvent
 from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.metrics import Metrics
 from flowpilot.kernel.tenancy import Tenant
-from flowpilot.live.bus import STREAMED_TYPES, Bus, Control, Subscription
+from flowpilot.live import presence
+from flowpilot.live.bus import Bus, Subscription
+from flowpilot.live.topics import (
+    QUEUE,
+    SESSION_REPLAY_TYPES,
+    STREAMED_TYPES,
+    Control,
+    StreamScope,
+)
+
+log = logging.getLogger("flowpilot.events")
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -84,7 +96,9 @@ class Deduper:
 
 
 class EventStream(Response):
-    """``GET /api/v1/handoffs/stream`` after authentication: no DB session is held open."""
+    """A live stream after authentication (no DB session is held open): the account's queue
+    (``GET /api/v1/handoffs/stream``) or, with a session ``scope``, one session's stream
+    (``GET /api/v1/sessions/{id}/stream``: its steps, its escalations, who is viewing it)."""
 
     media_type = "text/event-stream"
 
@@ -99,6 +113,8 @@ class EventStream(Response):
         max_lifetime_seconds: float,
         replay_limit: int,
         gauge: Any,
+        scope: StreamScope = QUEUE,
+        login_ends_at: datetime | None = None,
     ) -> None:
         self.status_code = 200
         self.background = None
@@ -111,6 +127,8 @@ class EventStream(Response):
         self.max_lifetime_seconds = max_lifetime_seconds
         self.replay_limit = replay_limit
         self.gauge = gauge
+        self.scope = scope
+        self.login_ends_at = login_ends_at
         self.raw_headers = list(HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -123,13 +141,19 @@ class EventStream(Response):
 
     async def run(self, receive: Receive, send: Send) -> None:
         fanout = self.bus.fanout
-        sub = await self.bus.subscribe(self.tenant.account_id, self.last_event_id)
+        sub = await self.bus.subscribe(self.tenant.account_id, self.last_event_id, self.scope)
         # Up to 10% early, so streams opened together (after a deploy) do not all end together.
         lifetime = self.max_lifetime_seconds * (1 - 0.1 * random.random())
         sub.expires_at = fanout.ticker.now() + lifetime
+        if self.login_ends_at is not None:
+            fanout.watch_login(sub, self.login_ends_at)
         self.gauge.inc()
         watcher = asyncio.create_task(_watch_disconnect(receive, sub))
+        session_id = self.scope.session_id
         try:
+            if session_id is not None:
+                await self._announce(presence.message("join", sub, fanout.node))
+                presence.notify(sub, presence.viewers(fanout, sub.account_id, session_id))
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send(_chunk(f"retry: {self.retry_ms}\n\n".encode()))
             dedupe = Deduper(self.last_event_id or 0)
@@ -144,7 +168,15 @@ class EventStream(Response):
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            if session_id is not None:
+                await self._announce(presence.message("leave", sub, fanout.node))
             self.gauge.dec()
+
+    async def _announce(self, message: BusEvent) -> None:
+        try:
+            await self.bus.publish(message)
+        except Exception:  # presence is best effort; the stream itself goes on
+            log.warning("publishing presence failed", exc_info=True)
 
     async def _replay(self, send: Send, dedupe: Deduper) -> None:
         """Send what the client missed; or ``resync`` when that is beyond the replay window."""
@@ -155,8 +187,11 @@ class EventStream(Response):
                 session,
                 self.tenant,
                 after_id=after,
-                types=sorted(STREAMED_TYPES),
+                types=sorted(
+                    STREAMED_TYPES if self.scope.session_id is None else SESSION_REPLAY_TYPES
+                ),
                 limit=self.replay_limit + 1,
+                session_id=self.scope.session_id,
             )
             # The account's own log is all this stream ever sees (row-level security agrees).
             head = await events_service.head_id(session, tenant=self.tenant)
@@ -172,18 +207,27 @@ class EventStream(Response):
             dedupe.sent(event_id)
 
     async def _live(self, send: Send, sub: Subscription, dedupe: Deduper) -> None:
+        shown: Any = None  # the viewers this client was last told
+        queue_stream = self.scope.session_id is None
         while True:
             item = await sub.get()
             if isinstance(item, Control):
                 if item.kind == "heartbeat":
                     await send(_chunk(HEARTBEAT_FRAME))
                     continue
+                if item.kind == "presence":
+                    if item.data != shown:
+                        shown = item.data
+                        await send(_chunk(frame(event="presence", data=item.data)))
+                    continue
                 if item.kind == "resync":
                     await send(_chunk(resync_frame("overflow", item.last_id)))
                 elif item.kind == "end":
                     await send(_chunk(frame(event="reconnect", data={"reason": "lifetime"})))
+                elif item.kind == "revoked":
+                    await send(_chunk(frame(event="revoked", data=item.data)))
                 return
-            if item.type not in STREAMED_TYPES:
+            if queue_stream and item.type not in STREAMED_TYPES:
                 continue
             verdict = dedupe.verdict(item)
             if verdict == "skip":

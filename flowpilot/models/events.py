@@ -23,6 +23,7 @@ class EventType(StrEnum):
     HANDOFF_RENOTIFIED = "handoff.renotified"
     HANDOFF_ADMIN_ALERTED = "handoff.admin_alerted"
     HANDOFF_BREACHED = "handoff.breached"
+    STEP_CREATED = "step.created"  # a session's new step (its live stream; not in timelines)
 
 
 EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)

@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.kernel.context import context_of
 from flowpilot.kernel.metrics import Metrics, declare_durations
-from flowpilot.live.bus import Bus
+from flowpilot.live.bus import Bus, Subscription
+from flowpilot.live.topics import QUEUE, StreamScope
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 PUBLISH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
@@ -104,8 +105,10 @@ class TimedBus:
         await self.inner.publish(event)
         self._histogram.observe(time.perf_counter() - start)
 
-    async def subscribe(self, account_id: str, last_event_id: int | None = None) -> Any:
-        return await self.inner.subscribe(account_id, last_event_id)
+    async def subscribe(
+        self, account_id: str, last_event_id: int | None = None, scope: StreamScope = QUEUE
+    ) -> Subscription:
+        return await self.inner.subscribe(account_id, last_event_id, scope)
 
     async def ping(self) -> bool:
         return await self.inner.ping()

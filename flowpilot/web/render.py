@@ -140,6 +140,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         "actor": actor,
         "csrf_token": actor.csrf_token if actor else "",
         "now": context_of(request).clock.now(),
+        # The live client's watchdog: no byte for twice this and the stream counts as dead.
+        "sse_heartbeat_ms": int(context_of(request).settings.sse_heartbeat_seconds * 1000),
     }
     return templates().TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

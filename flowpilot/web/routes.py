@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.deps import COOKIE_NAME, CurrentUser, OptionalUser
-from flowpilot.kernel.deps import SessionDep
+from flowpilot.kernel.deps import PublisherDep, SessionDep
 from flowpilot.web import (
     admin_pages,
     escalations_pages,
@@ -77,9 +77,9 @@ async def login_page(request: Request, actor: OptionalUser, next: str | None = N
 
 
 @router.post("/logout")
-async def logout_page(actor: CurrentUser, session: SessionDep) -> Response:
+async def logout_page(actor: CurrentUser, session: SessionDep, bus: PublisherDep) -> Response:
     """End this browser's login session (CSRF-checked form post) and go to the login page."""
-    await auth_service.logout(session, actor=actor)
+    await auth_service.logout(session, actor=actor, bus=bus)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

@@ -46,8 +46,8 @@ async def session_view(
 ) -> HTMLResponse:
     ai_session = await sessions_service.get_session(session, actor=actor, session_id=session_id)
     steps = await sessions_service.list_steps(session, tenant=actor, session_id=session_id)
-    can_add_step = ai_session.status == SessionStatus.OPEN and (
-        actor.id == ai_session.assignee_id or actor.is_admin
+    can_add_step = ai_session.status == SessionStatus.OPEN and sessions_service.can_add_step(
+        actor, ai_session
     )
     ctx = await page_context(
         "session_view",

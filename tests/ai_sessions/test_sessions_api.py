@@ -108,7 +108,7 @@ async def test_list_is_newest_first_and_pages(client, factory, clock):
         assert bad.json()["detail"][0]["field"] == field
 
 
-async def test_only_the_assignee_or_an_admin_adds_steps(client, factory, db, clock):
+async def test_only_the_owner_the_assignee_or_an_admin_adds_steps(client, factory, db, clock):
     team = await factory.team()
     s = await open_session(client, team["tech"])
     url = f"/api/v1/sessions/{s['id']}/steps"
@@ -116,14 +116,16 @@ async def test_only_the_assignee_or_an_admin_adds_steps(client, factory, db, clo
     # A senior who can read the session is still not its assignee.
     assert (await client.post(url, json=body, headers=team["eng"].headers)).status_code == 403
     await reassign(db, clock, s["id"], team["eng"].id)
+    # The owner, no longer the assignee, still co-works on their session.
     r = await client.post(url, json=body, headers=team["tech"].headers)
-    assert r.status_code == 403  # the owner, no longer the assignee
-    assert "assignee" in r.json()["detail"]
+    assert r.status_code == 201 and r.json()["actor_id"] == team["tech"].id
     assert (await client.post(url, json=body, headers=team["eng"].headers)).status_code == 201
+    r = await client.post(url, json=body, headers=team["eng2"].headers)
+    assert r.status_code == 403 and "assignee" in r.json()["detail"]
     admin_step = await add_step(client, team["admin"], s["id"])
     assert admin_step["actor_id"] == team["admin"].id
     got = await client.get(f"/api/v1/sessions/{s['id']}", headers=team["tech"].headers)
-    assert len(got.json()["steps"]) == 2
+    assert len(got.json()["steps"]) == 3
 
 
 async def test_a_peer_technician_cannot_read_or_add(client, factory):

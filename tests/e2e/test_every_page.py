@@ -90,7 +90,12 @@ async def _scenario(server: LiveServer, team: dict[str, TestUser]) -> dict[str, 
 
 async def _check(page: Page, path: str, viewport: dict[str, int]) -> list[str]:
     await page.goto(path)
-    await page.wait_for_load_state("networkidle")
+    # Live pages keep a streaming request open (never "networkidle"): wait until the page is
+    # loaded and every live connection line has settled (live, or not on this page at all).
+    await page.wait_for_load_state("load")
+    await page.wait_for_function(
+        "!document.querySelector('.live-indicator[data-state=\"connecting\"]')"
+    )
     problems = []
     widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if widths[0] > widths[1]:

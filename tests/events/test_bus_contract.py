@@ -6,8 +6,9 @@ import asyncio
 import collections
 
 from flowpilot.kernel.bus import BusEvent
-from flowpilot.live.bus import Control, Fanout
+from flowpilot.live.bus import Fanout
 from flowpilot.live.ticker import ManualTicker
+from flowpilot.live.topics import Control
 from tests.events.conftest import MakeBus
 
 

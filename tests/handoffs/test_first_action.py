@@ -67,6 +67,30 @@ async def test_a_step_by_someone_other_than_the_claimer_is_not_a_first_action(
     assert await _first_action_at(db, h["id"]) == acted
 
 
+async def test_the_owners_steps_after_the_claim_are_not_the_claimers_first_action(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    team = await factory.team()
+    tech, eng = team["tech"], team["eng"]
+    h = await escalated(client, tech)
+    await _claim(client, eng, h["id"])
+    clock.advance(seconds=20)
+    step = await add_step(client, tech, h["session_id"], kind="note", content="At the device")
+    assert step["actor_id"] == tech.id  # co-working: the owner writes while it is claimed
+    stats = await _stats(client, eng)
+    assert (stats["n_claimed"], stats["n_with_action"]) == (1, 0)
+    assert await _first_action_at(db, h["id"]) is None
+
+    acted = clock.advance(seconds=25)
+    await add_step(client, eng, h["session_id"])
+    stats = await _stats(client, eng)
+    assert stats["time_to_first_action"]["median_seconds"] == 45.0
+    assert await _first_action_at(db, h["id"]) == acted
+
+
 async def test_a_step_before_the_claim_is_not_a_first_action(
     client: httpx.AsyncClient,
     factory: Factory,

@@ -37,28 +37,42 @@ async def test_claim_assigns_session_and_records_event(client, factory, db, cloc
     assert events[1].payload["claimed_by_id"] == eng.id
     assert events[1].payload["claimed_by_name"] == eng.name
     assert events[1].payload["status"] == "claimed"
-    # The claimer now adds steps (their actions); the technician no longer may.
-    await add_step(client, eng, h["session_id"], content="Checked spooler")
+    # The claimer now adds steps (their actions); the technician at the device still may
+    # (co-working), each step naming its author; another engineer may not.
+    claimer_step = await add_step(client, eng, h["session_id"], content="Checked spooler")
+    assert (claimer_step["actor_id"], claimer_step["actor_name"]) == (eng.id, eng.name)
+    own = await add_step(client, tech, h["session_id"], kind="note", content="me too")
+    assert (own["actor_id"], own["actor_name"]) == (tech.id, tech.name)
     refused = await client.post(
         f"/api/v1/sessions/{h['session_id']}/steps",
-        json={"kind": "note", "content": "me too"},
-        headers=tech.headers,
+        json={"kind": "note", "content": "not mine"},
+        headers=team["eng2"].headers,
     )
     assert refused.status_code == 403
+    detail = await client.get(f"/api/v1/sessions/{h['session_id']}", headers=tech.headers)
+    assert [(s["actor_name"], s["content"]) for s in detail.json()["steps"]] == [
+        (eng.name, "Checked spooler"),
+        (tech.name, "me too"),
+    ]
 
 
-async def test_second_claim_is_409_naming_holder_and_changes_nothing(client, factory, db):
+async def test_second_claim_is_409_naming_holder_and_a_repeat_is_200(client, factory, db):
     team = await factory.team()
     h = await escalated(client, team["tech"])
     assert (await post(client, team["eng"], f"/api/v1/handoffs/{h['id']}/claim")).status_code == 200
     before = snapshot(await handoff_row(db, h["id"]))
-    for user in (team["eng2"], team["admin"], team["eng"]):
+    for user in (team["eng2"], team["admin"]):
         response = await post(client, user, f"/api/v1/handoffs/{h['id']}/claim")
         assert response.status_code == 409
         body = response.json()
         assert body["claimed_by_id"] == team["eng"].id
         assert body["status"] == "claimed"
         assert team["eng"].name in body["detail"]
+    # Claiming what you already hold is idempotent: 200 with the handoff, nothing written.
+    again = await post(client, team["eng"], f"/api/v1/handoffs/{h['id']}/claim")
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "claimed"
+    assert again.json()["claimed_by_name"] == team["eng"].name
     assert snapshot(await handoff_row(db, h["id"])) == before
     assert (await session_row(db, h["session_id"])).assignee_id == team["eng"].id
     assert [e.type for e in await events_of(db, h["id"])] == ["handoff.created", "handoff.claimed"]

@@ -60,6 +60,9 @@ async function claim(button) {
     document.getElementById("handoff-error");
   showError(errorEl, null);
   button.disabled = true;
+  // While this claim is in flight (and after it lost) the queue keeps the card a few seconds,
+  // so a live "claimed" event does not take it away before the user reads who won.
+  if (card) card.dataset.claiming = "1";
   try {
     const handoff = await api("POST", `/api/v1/handoffs/${encodeURIComponent(id)}/claim`);
     if (button.dataset.dissolve === "true") {
@@ -96,6 +99,7 @@ async function claim(button) {
       showError(errorEl, message);
       return;
     }
+    if (card) delete card.dataset.claiming;
     showError(errorEl, error);
   }
 }

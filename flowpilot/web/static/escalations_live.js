@@ -1,23 +1,14 @@
 // Live escalation queue: the connection. Server-Sent Events from /api/v1/handoffs/stream keep the
-// /escalations cards current without a reload. The browser authenticates with its session cookie
-// (no token in any URL). What a card shows and where it goes is queue_cards.js; notifications,
-// sound, favicon and title are queue_attention.js. After an error the stream reconnects with
-// exponential backoff and jitter, resuming after the last event id it saw; on `resync` the queue
-// reloads.
+// /escalations cards current without a reload, through the live client both live pages share
+// (live_client.js: heartbeat watchdog, "log in again" on a dead login, immediate first reconnect
+// then backoff with jitter, "Retry now", Last-Event-ID replay). What a card shows and where it
+// goes is queue_cards.js; notifications, sound, favicon and title are queue_attention.js. On
+// `resync` the queue reloads. After a drop it says how many escalations arrived meanwhile.
+import { LiveClient, connectionIndicator } from "/static/live_client.js";
 import { attention } from "/static/queue_attention.js";
 import { applyEvent, reconcile as reconcileCards, startClock } from "/static/queue_cards.js";
 
 const STREAM_URL = "/api/v1/handoffs/stream";
-const EVENT_TYPES = [
-  "handoff.created",
-  "handoff.claimed",
-  "handoff.released",
-  "handoff.resolved",
-  "handoff.cancelled",
-  "handoff.breached",
-];
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 30000;
 
 const queue = document.getElementById("queue");
 const template = document.getElementById("handoff-card-template");
@@ -30,31 +21,14 @@ function loadStylesheet() {
   document.head.appendChild(link);
 }
 
-// --- connection indicator -------------------------------------------------------------------
-
-function indicator() {
+function indicatorElement() {
   let el = document.getElementById("queue-live-status");
   if (!el) {
     el = document.createElement("p");
     el.id = "queue-live-status";
-    el.setAttribute("aria-live", "polite");
     queue.parentNode.insertBefore(el, queue);
   }
-  el.classList.add("live-indicator");
   return el;
-}
-
-function showConnection(state) {
-  const el = indicator();
-  el.dataset.state = state;
-  el.classList.toggle("reconnecting", state !== "live");
-  el.innerHTML = "";
-  const dot = document.createElement("span");
-  dot.className = "dot";
-  dot.setAttribute("aria-hidden", "true");
-  dot.textContent = "● ";
-  el.appendChild(dot);
-  el.appendChild(document.createTextNode(state === "live" ? "Live" : "Reconnecting…"));
 }
 
 // --- cards (queue_cards.js) and attention (queue_attention.js) ----------------------------
@@ -88,73 +62,55 @@ async function reconcile() {
 
 // --- the stream -----------------------------------------------------------------------------
 
-let source = null;
-let lastEventId = null;
-let attempts = 0;
-let retryTimer = null;
 const paged = new URLSearchParams(window.location.search).has("cursor");
-
-function onEvent(event) {
-  const id = Number(event.lastEventId);
-  if (Number.isFinite(id) && id > 0) {
-    if (lastEventId !== null && id <= lastEventId) return; // duplicate
-    lastEventId = id;
-  }
-  let data;
-  try {
-    data = JSON.parse(event.data);
-  } catch {
-    return;
-  }
-  apply(event.type, data);
-}
-
-function onResync(event) {
-  const id = Number(event.lastEventId);
-  if (Number.isFinite(id)) lastEventId = id;
-  // The server could not replay what we missed: show the queue as it is now.
-  if (source) source.close();
-  window.location.reload();
-}
-
-function scheduleReconnect() {
-  if (retryTimer) return;
-  showConnection("reconnecting");
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempts);
-  const delay = ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter"
-  attempts += 1;
-  retryTimer = window.setTimeout(() => {
-    retryTimer = null;
-    connect();
-  }, delay);
-}
-
-function connect() {
-  // A manual reconnect names the last id in the query (an id, not a credential); the browser
-  // sends it as the Last-Event-ID header itself only on its own automatic reconnects.
-  const url = lastEventId !== null ? `${STREAM_URL}?last_event_id=${lastEventId}` : STREAM_URL;
-  source = new EventSource(url, { withCredentials: true });
-  source.addEventListener("open", () => {
-    attempts = 0;
-    showConnection("live");
-    // With no event id yet there is nothing to replay from: compare with the queue instead.
-    if (lastEventId === null && !paged) reconcile();
-  });
-  EVENT_TYPES.forEach((type) => source.addEventListener(type, onEvent));
-  source.addEventListener("resync", onResync);
-  source.addEventListener("error", () => {
-    // Dropped, refused or ended (lifetime cap): reconnect on our own schedule, with backoff.
-    source.close();
-    scheduleReconnect();
-  });
-}
 
 if (queue) startClock();
 
-if (queue && template && "EventSource" in window) {
+if (queue && template && window.fetch && window.ReadableStream) {
   loadStylesheet();
-  showConnection("reconnecting");
-  connect();
-  window.addEventListener("pagehide", () => source && source.close());
-  window.flowpilotLive = { state: () => indicator().dataset.state, lastEventId: () => lastEventId };
+  let reopenedAt = null; // when the stream came back after a drop (ms, this browser's clock)
+  let arrived = 0;
+  let indicator = null;
+  const client = new LiveClient({
+    url: STREAM_URL,
+    onEvent(type, h) {
+      if (!type.startsWith("handoff.")) return;
+      apply(type, h);
+      // Created before the stream came back, and not seen: it arrived while disconnected (the
+      // replay after a reconnect). A second of slack for the server's clock against this one.
+      if (type === "handoff.created" && reopenedAt !== null) {
+        const created = Date.parse(h.created_at);
+        if (Number.isFinite(created) && created <= reopenedAt + 1000) {
+          arrived += 1;
+          indicator.note(
+            `${arrived} escalation${arrived === 1 ? "" : "s"} arrived while you were disconnected`,
+          );
+        }
+      }
+    },
+    onOpen({ reconnected }) {
+      // With no event id yet there is nothing to replay from: compare with the queue instead.
+      if (client.lastEventId === null && !paged) reconcile();
+      reopenedAt = reconnected ? Date.now() : null;
+    },
+    onState(state, info) {
+      if (state === "reconnecting" && arrived) {
+        arrived = 0;
+        indicator.note("");
+      }
+      indicator.render(state, info);
+    },
+    onResync() {
+      // The server could not replay what we missed: show the queue as it is now.
+      window.location.reload();
+    },
+  });
+  indicator = connectionIndicator(indicatorElement(), client);
+  indicator.render("connecting");
+  client.start();
+  window.flowpilotLive = {
+    state: () => indicatorElement().dataset.state,
+    lastEventId: () => client.lastEventId,
+    retryNow: () => client.retryNow(),
+  };
 }

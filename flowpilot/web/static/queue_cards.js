@@ -173,7 +173,22 @@ export function updateEmptyState() {
   if (empty) empty.hidden = queue.querySelector(".handoff-card") !== null;
 }
 
+// A card this user is claiming stays this long after someone else won it, saying who did.
+const LOST_CLAIM_HOLD_MS = 6000;
+const lastSeen = new WeakMap(); // card -> the handoff as the newest event showed it
+
 function removeCard(card) {
+  if (card.dataset.claiming === "1") {
+    if (card.dataset.leaving === "1") return;
+    card.dataset.leaving = "1";
+    window.setTimeout(() => {
+      delete card.dataset.claiming;
+      delete card.dataset.leaving;
+      const h = lastSeen.get(card);
+      if (card.isConnected && (!h || !matches(h))) removeCard(card);
+    }, LOST_CLAIM_HOLD_MS);
+    return;
+  }
   if (reducedMotion()) {
     card.remove();
     updateEmptyState();
@@ -267,6 +282,7 @@ export function applyEvent(type, h) {
     if (existing) {
       const moved = existing.dataset.urgency !== h.urgency;
       fill(existing, h);
+      lastSeen.set(existing, h);
       if (moved) insertInOrder(existing);
       existing.classList.remove("live-updated");
       if (!reducedMotion()) {
@@ -283,6 +299,7 @@ export function applyEvent(type, h) {
     }
   } else if (existing) {
     fill(existing, h);
+    lastSeen.set(existing, h);
     removeCard(existing);
   }
   updateEmptyState();
