@@ -32,6 +32,7 @@ STREAMED_TYPES = frozenset(
         EventType.HANDOFF_RESOLVED,
         EventType.HANDOFF_CANCELLED,
         EventType.HANDOFF_BREACHED,
+        EventType.HANDOFF_ASSIGNED,
     }
 )
 

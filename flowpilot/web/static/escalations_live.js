@@ -15,6 +15,7 @@ const EVENT_TYPES = [
   "handoff.resolved",
   "handoff.cancelled",
   "handoff.breached",
+  "handoff.assigned",
 ];
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
