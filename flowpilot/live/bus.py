@@ -33,6 +33,7 @@ STREAMED_TYPES = frozenset(
         EventType.HANDOFF_CANCELLED,
         EventType.HANDOFF_BREACHED,
         EventType.HANDOFF_ASSIGNED,
+        EventType.HANDOFF_IDLE_NUDGED,
     }
 )
 

@@ -55,6 +55,8 @@ def _settings_out(account: Account, secret: str | None = None) -> AccountNotific
         webhook_enabled=account.webhook_enabled,
         webhook_secret_set=bool(account.webhook_secret),
         claim_target_minutes=accounts_service.claim_targets(account),
+        idle_claim_nudge_minutes=account.idle_claim_nudge_minutes,
+        idle_claim_release_minutes=account.idle_claim_release_minutes,
         webhook_secret=secret,
     )
 

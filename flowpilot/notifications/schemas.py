@@ -50,6 +50,9 @@ MAX_CLAIM_TARGET_MINUTES = 10080
 ClaimTargetMinutes = Annotated[int, Field(strict=True, ge=1, le=MAX_CLAIM_TARGET_MINUTES)]
 
 
+IdleMinutes = Annotated[int, Field(strict=True, ge=1, le=1440)]
+
+
 class ClaimTargetsUpdate(StrictInput):
     """Minutes to claim, per urgency; the ones left out keep their value."""
 
@@ -65,6 +68,9 @@ class AccountNotificationsUpdate(StrictInput):
     webhook_url: WebhookUrl = None
     webhook_enabled: bool | None = None
     claim_target_minutes: ClaimTargetsUpdate | None = None
+    idle_claim_nudge_minutes: IdleMinutes | None = None
+    # null turns automatic release off.
+    idle_claim_release_minutes: IdleMinutes | None = None
 
 
 class AccountNotificationsOut(Output):
@@ -75,6 +81,10 @@ class AccountNotificationsOut(Output):
     webhook_secret_set: bool
     # Minutes to claim per urgency: {"critical": 5, "high": 15, "normal": 60, "low": 240}.
     claim_target_minutes: dict[str, int]
+    # Claimed but idle: nudge the holder after N minutes without a step, release after M (null:
+    # never released automatically).
+    idle_claim_nudge_minutes: int
+    idle_claim_release_minutes: int | None
     # Only present in the answer that generated it: the secret is shown once.
     webhook_secret: str | None = None
 

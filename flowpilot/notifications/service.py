@@ -234,10 +234,27 @@ async def update_account_settings(
     account.renotify_after_minutes = renotify
     account.admin_alert_after_minutes = admin_alert
     account.claim_target_minutes = targets
+    account.idle_claim_nudge_minutes, account.idle_claim_release_minutes = _idle_claim(
+        account, changes
+    )
     account.webhook_url = url
     account.webhook_enabled = bool(enabled)
     await session.flush()
     return account, new_secret
+
+
+def _idle_claim(account: Account, changes: dict[str, Any]) -> tuple[int, int | None]:
+    """(nudge, release) minutes for a claimed escalation nobody acts on; release may be off."""
+    nudge = changes.get("idle_claim_nudge_minutes", account.idle_claim_nudge_minutes)
+    release = changes.get("idle_claim_release_minutes", account.idle_claim_release_minutes)
+    if nudge is None:
+        raise Invalid("idle_claim_nudge_minutes", "must not be null")
+    if release is not None and release <= nudge:
+        raise Invalid(
+            "idle_claim_release_minutes",
+            f"must be longer than the nudge time ({nudge} minutes), or empty to never release",
+        )
+    return nudge, release
 
 
 def _claim_targets(account: Account, changes: dict[str, Any]) -> dict[str, int]:

@@ -16,6 +16,7 @@ const EVENT_TYPES = [
   "handoff.cancelled",
   "handoff.breached",
   "handoff.assigned",
+  "handoff.idle_nudged",
 ];
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
