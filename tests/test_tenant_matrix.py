@@ -45,6 +45,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/sessions/{session_id}/resolve"): {"resolution": "done"},
     ("POST", "/api/v1/sessions/{session_id}/handoff"): {"reason": "stuck", "urgency": "high"},
     ("POST", "/api/v1/handoffs/{handoff_id}/resolve"): {"resolution": "done"},
+    ("POST", "/api/v1/handoffs/{handoff_id}/assign"): {"user_id": "someone"},
     ("PATCH", "/api/v1/account/notifications"): {"renotify_after_minutes": 5},
     ("POST", "/api/v1/analytics/baseline"): {"seconds": 90},
     ("PATCH", "/api/v1/analytics/baseline/{observation_id}"): {"seconds": 90},

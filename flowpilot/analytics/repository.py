@@ -31,6 +31,9 @@ class Timing:
     created_at: datetime
     claimed_at: datetime | None
     first_action_at: datetime | None
+    # Since when the current holder has it (handed to them, else their claim): the first
+    # action counts from here.
+    held_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def is_postgres(session: AsyncSession) -> bool:
 
 def _window(
     tenant: Tenant, since: datetime, until: datetime
-) -> Select[datetime, datetime | None, datetime | None]:
+) -> Select[datetime, datetime | None, datetime | None, datetime | None]:
     """The tenant's handoffs created in ``(since, until]`` with their claim and first action.
 
     ``claimed_at`` is the current claim only: release clears it and a re-claim sets it again,
@@ -62,6 +65,7 @@ def _window(
         Handoff.created_at.label("created_at"),
         Handoff.claimed_at.label("claimed_at"),
         Handoff.first_action_at.label("first_action_at"),
+        func.coalesce(Handoff.assigned_at, Handoff.claimed_at).label("held_at"),
     ).where(Handoff.created_at > since, Handoff.created_at <= until)
     return scoped(stmt, Handoff, tenant)
 
@@ -71,7 +75,7 @@ async def timings(
 ) -> list[Timing]:
     """Per-escalation timestamps in the window (used where the database cannot aggregate)."""
     rows = (await session.execute(_window(tenant, since, until))).all()
-    return [Timing(r.created_at, r.claimed_at, r.first_action_at) for r in rows]
+    return [Timing(r.created_at, r.claimed_at, r.first_action_at, r.held_at) for r in rows]
 
 
 def aggregate_pg_statement(tenant: Tenant, *, since: datetime, until: datetime) -> Select[Any]:
@@ -79,7 +83,7 @@ def aggregate_pg_statement(tenant: Tenant, *, since: datetime, until: datetime) 
     w = _window(tenant, since, until).subquery("w")
     # float8 (what percentile_cont takes) sorts and averages faster than EXTRACT's numeric.
     ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
-    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
     d = select(ttc.label("ttc"), ttfa.label("ttfa")).subquery("d")
     cols: list[Any] = [func.count()]
     for col in (d.c.ttc, d.c.ttfa):

@@ -39,7 +39,8 @@ METRIC_DEFINITION = (
     "(never claimed, released, or cancelled) is left out. "
     "Time to first action: from that claim to the first session step made by the claimer at or "
     "after the claim; steps by anyone else, steps before the claim and assistant suggestions do "
-    "not count, and a claimed escalation with no such step is left out. "
+    "not count, and a claimed escalation with no such step is left out. An escalation handed to "
+    "a named senior counts from the hand-over, for the new holder's own first step. "
     "Averages, medians and 90th percentiles (linear interpolation) are in seconds; "
     "null means no data."
 )
@@ -117,7 +118,7 @@ async def _measure(
     rows = await repo.timings(session, tenant, since=since, until=until)
     to_claim = [(r.claimed_at - r.created_at).total_seconds() for r in rows if r.claimed_at]
     to_action = [
-        (r.first_action_at - r.claimed_at).total_seconds()
+        (r.first_action_at - (r.held_at or r.claimed_at)).total_seconds()
         for r in rows
         if r.claimed_at and r.first_action_at
     ]

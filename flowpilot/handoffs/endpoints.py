@@ -6,8 +6,10 @@ from fastapi import APIRouter, Query
 
 from flowpilot.assistant.deps import ProviderDep
 from flowpilot.auth.deps import CurrentUser, SeniorUser
+from flowpilot.handoffs import assign as assign_mod
 from flowpilot.handoffs import service
 from flowpilot.handoffs.schemas import (
+    AssignIn,
     ClaimedBy,
     EscalateIn,
     HandoffDetail,
@@ -118,6 +120,21 @@ async def claim(
         handoff_id=handoff_id,
         now=now,
         bus=bus,
+    )
+    return service.to_out(row)
+
+
+@router.post("/handoffs/{handoff_id}/assign", response_model=HandoffOut)
+async def assign(
+    handoff_id: str,
+    body: AssignIn,
+    actor: SeniorUser,
+    session: SessionDep,
+    now: NowDep,
+    bus: PublisherDep,
+) -> HandoffOut:
+    row = await assign_mod.assign(
+        session, actor=actor, handoff_id=handoff_id, user_id=body.user_id, now=now, bus=bus
     )
     return service.to_out(row)
 

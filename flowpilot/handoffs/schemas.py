@@ -21,6 +21,10 @@ class EscalateIn(StrictInput):
     urgency: Urgency = Urgency.NORMAL
 
 
+class AssignIn(StrictInput):
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class ResolveIn(StrictInput):
     resolution: LongText
 
@@ -43,6 +47,10 @@ class HandoffOut(BaseModel):
     # recorded still open at or after claim_due_at (null: not breached).
     claim_due_at: datetime | None
     breached_at: datetime | None
+    # The holder's first step (null: no action yet) and when they were handed it (null: they
+    # claimed it themselves); "claimed 12 min ago · no action yet" is read from these.
+    first_action_at: datetime | None = None
+    assigned_at: datetime | None = None
     session_title: str
     customer: str | None
     asset: str | None

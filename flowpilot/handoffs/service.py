@@ -53,6 +53,8 @@ def to_out(row: HandoffRow) -> HandoffOut:
         resolved_at=h.resolved_at,
         claim_due_at=h.claim_due_at,
         breached_at=h.breached_at,
+        first_action_at=h.first_action_at,
+        assigned_at=h.assigned_at,
         session_title=row.session_title,
         customer=row.customer,
         asset=row.asset,

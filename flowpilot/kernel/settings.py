@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     breach_check_interval_seconds: float = _s(
         10.0, "how often open escalations are checked against their claim target"
     )
+    idle_check_interval_seconds: float = _s(
+        15.0, "how often claimed escalations are checked for a holder who has not acted"
+    )
 
     # Assistant: offline retrieval by default; any OpenAI-compatible server when set
     llm_base_url: str | None = _s(

@@ -20,13 +20,15 @@ STREAMED_TYPES = frozenset(
         EventType.HANDOFF_RESOLVED,
         EventType.HANDOFF_CANCELLED,
         EventType.HANDOFF_BREACHED,
+        EventType.HANDOFF_ASSIGNED,
+        EventType.HANDOFF_IDLE_NUDGED,
     }
 )
 # Audit-only handoff events; every other ``handoff.*`` of a session reaches its session stream
 # (so a new transition, e.g. ``handoff.assigned``, needs no change here).
 AUDIT_ONLY_TYPES = frozenset({EventType.HANDOFF_RENOTIFIED, EventType.HANDOFF_ADMIN_ALERTED})
 # Replayed to a session stream by Last-Event-ID (the log is read by type).
-SESSION_REPLAY_TYPES = STREAMED_TYPES | {EventType.STEP_CREATED, "handoff.assigned"}
+SESSION_REPLAY_TYPES = STREAMED_TYPES | {EventType.STEP_CREATED}
 
 
 def session_streamed(type_: str) -> bool:

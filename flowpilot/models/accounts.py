@@ -43,6 +43,14 @@ class Account(Base):
     )
     # Claim target minutes per urgency ({"critical": 5, ...}); missing keys or NULL: defaults.
     claim_target_minutes: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
+    # Claimed but idle: nudge the holder after N minutes without a step of theirs, release the
+    # escalation back to the queue after M minutes (NULL: never released automatically).
+    idle_claim_nudge_minutes: Mapped[int] = mapped_column(
+        Integer, default=10, server_default=text("10")
+    )
+    idle_claim_release_minutes: Mapped[int | None] = mapped_column(
+        Integer, default=30, server_default=text("30"), nullable=True
+    )
 
 
 class User(Base):

@@ -23,6 +23,8 @@ class EventType(StrEnum):
     HANDOFF_RENOTIFIED = "handoff.renotified"
     HANDOFF_ADMIN_ALERTED = "handoff.admin_alerted"
     HANDOFF_BREACHED = "handoff.breached"
+    HANDOFF_ASSIGNED = "handoff.assigned"
+    HANDOFF_IDLE_NUDGED = "handoff.idle_nudged"
     STEP_CREATED = "step.created"  # a session's new step (its live stream; not in timelines)
 
 

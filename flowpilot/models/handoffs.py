@@ -88,6 +88,13 @@ class Handoff(Base):
             sqlite_where=text("status = 'open' AND breached_at IS NULL"),
             postgresql_where=text("status = 'open' AND breached_at IS NULL"),
         ),
+        # The idle guard: claimed handoffs whose holder has not acted yet.
+        Index(
+            "ix_handoffs_idle",
+            "claimed_at",
+            sqlite_where=text("status = 'claimed' AND first_action_at IS NULL"),
+            postgresql_where=text("status = 'claimed' AND first_action_at IS NULL"),
+        ),
         # Writing a step stamps the first action on its session's handoffs: a seek by session.
         Index("ix_handoffs_session_id", "session_id"),
         # The escalation chain scans every account's still-open handoffs by age.
@@ -117,6 +124,11 @@ class Handoff(Base):
     # action). Set when that step is written, cleared by release together with the claim.
     first_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the current holder was handed it (POST .../assign); NULL: they claimed it. Time to
+    # first action and the idle guard count from here for the new holder (``held_since``).
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the current holder was nudged for not acting (the idle guard, once per holding).
+    idle_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Claim target: created_at + the account's target for the urgency (fixed at escalation).
@@ -130,3 +142,8 @@ class Handoff(Base):
     # Assistant-generated handoff summary, cached once per escalation.
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     summary_generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    @property
+    def held_since(self) -> datetime | None:
+        """Since when the current holder has it: handed to them, else their own claim."""
+        return self.assigned_at or self.claimed_at

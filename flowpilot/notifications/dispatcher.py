@@ -146,7 +146,11 @@ async def process(
 def _skip_reason(job: repo.Job) -> str | None:
     # The creation notice always goes out (it records that the team was told); the chain's
     # re-notifications are pointless once someone has the escalation.
-    if job.event_type != EventType.HANDOFF_CREATED and job.handoff_status != HandoffStatus.OPEN:
+    # A hand-over or a nudge is pointless once the holder no longer holds it.
+    if job.event_type in (EventType.HANDOFF_ASSIGNED, EventType.HANDOFF_IDLE_NUDGED):
+        if job.handoff_status != HandoffStatus.CLAIMED:
+            return f"handoff already {job.handoff_status}"
+    elif job.event_type != EventType.HANDOFF_CREATED and job.handoff_status != HandoffStatus.OPEN:
         return f"handoff already {job.handoff_status}"
     if job.channel == Channel.EMAIL:
         if not job.recipient_active:

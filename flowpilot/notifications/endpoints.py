@@ -57,6 +57,8 @@ def _settings_out(account: Account, secret: str | None = None) -> AccountNotific
         webhook_secret_set=bool(account.webhook_secret),
         webhook_format=WebhookFormat(account.webhook_format),
         claim_target_minutes=accounts_service.claim_targets(account),
+        idle_claim_nudge_minutes=account.idle_claim_nudge_minutes,
+        idle_claim_release_minutes=account.idle_claim_release_minutes,
         webhook_secret=secret,
     )
 

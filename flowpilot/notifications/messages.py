@@ -33,7 +33,17 @@ def build_notice(
     title = _one_line(payload.get("session_title") or "untitled session", 120)
     urgency = _one_line(payload.get("urgency") or "normal", 20)
     minutes = payload.get("minutes_open")
-    if event_type == EventType.HANDOFF_BREACHED:
+    if event_type == EventType.HANDOFF_ASSIGNED:
+        by = _one_line(payload.get("assigned_by_name") or "a colleague", 80)
+        subject = f"[FlowPilot] handed to you ({urgency}): {title}"
+        headline = f"{by} handed you this {urgency} escalation: {title}"
+    elif event_type == EventType.HANDOFF_IDLE_NUDGED:
+        subject = f"[FlowPilot] you claimed this {minutes} min ago, no action yet: {title}"
+        headline = f"You claimed this {minutes} min ago and have not added a step yet: {title}"
+    elif event_type == EventType.HANDOFF_RELEASED:
+        subject = f"[FlowPilot] back in the queue, nobody acted ({urgency}): {title}"
+        headline = f"Back in the queue: claimed {minutes} min ago and nobody acted: {title}"
+    elif event_type == EventType.HANDOFF_BREACHED:
         target = payload.get("claim_target_minutes")
         within = f" within {target} min" if target else ""
         subject = f"[FlowPilot] not claimed{within} ({urgency}): {title}"
@@ -49,7 +59,7 @@ def build_notice(
         headline = f"New {urgency} escalation: {title}"
     lines = [
         ("Urgency", urgency),
-        ("Reason", _one_line(payload.get("reason"), 500)),
+        ("Reason", _one_line(payload.get("escalation_reason") or payload.get("reason"), 500)),
         ("Escalated by", _one_line(payload.get("escalated_by_name") or "a technician")),
     ]
     for key, label in (("customer", "Customer"), ("asset", "Asset")):

@@ -51,6 +51,9 @@ MAX_CLAIM_TARGET_MINUTES = 10080
 ClaimTargetMinutes = Annotated[int, Field(strict=True, ge=1, le=MAX_CLAIM_TARGET_MINUTES)]
 
 
+IdleMinutes = Annotated[int, Field(strict=True, ge=1, le=1440)]
+
+
 class ClaimTargetsUpdate(StrictInput):
     """Minutes to claim, per urgency; the ones left out keep their value."""
 
@@ -68,6 +71,9 @@ class AccountNotificationsUpdate(StrictInput):
     # slack (text + blocks), teams (a MessageCard) or generic (the event itself).
     webhook_format: WebhookFormat | None = None
     claim_target_minutes: ClaimTargetsUpdate | None = None
+    idle_claim_nudge_minutes: IdleMinutes | None = None
+    # null turns automatic release off.
+    idle_claim_release_minutes: IdleMinutes | None = None
 
 
 class AccountNotificationsOut(Output):
@@ -79,6 +85,10 @@ class AccountNotificationsOut(Output):
     webhook_format: WebhookFormat
     # Minutes to claim per urgency: {"critical": 5, "high": 15, "normal": 60, "low": 240}.
     claim_target_minutes: dict[str, int]
+    # Claimed but idle: nudge the holder after N minutes without a step, release after M (null:
+    # never released automatically).
+    idle_claim_nudge_minutes: int
+    idle_claim_release_minutes: int | None
     # Only present in the answer that generated it: the secret is shown once.
     webhook_secret: str | None = None
 

@@ -30,13 +30,31 @@ WEBHOOK_KEY = "webhook"
 SENIOR_EVENTS = ("handoff.created", "handoff.renotified")
 ADMIN_EVENTS = ("handoff.admin_alerted", "handoff.breached")
 WEBHOOK_EVENTS = ("handoff.created", "handoff.renotified")
-NOTIFYING_EVENTS = SENIOR_EVENTS + ADMIN_EVENTS
+# Told to the handoff's current holder only: handed to them, or nudged for not acting.
+HOLDER_EVENTS = ("handoff.assigned", "handoff.idle_nudged")
+NOTIFYING_EVENTS = SENIOR_EVENTS + ADMIN_EVENTS + HOLDER_EVENTS
 KIND_BY_EVENT = {
     "handoff.created": "created",
     "handoff.renotified": "renotified",
     "handoff.admin_alerted": "admin_alerted",
     "handoff.breached": "breached",
+    "handoff.assigned": "assigned",
+    "handoff.idle_nudged": "idle_nudge",
+    "handoff.released": "released",
 }
+# A release by the idle guard (``payload.reason``) tells the seniors again; a person's is quiet.
+IDLE_RELEASE_REASON = "no_first_action"
+
+
+def notifies_seniors(event: Event) -> bool:
+    if event.type in SENIOR_EVENTS:
+        return True
+    reason = (event.payload or {}).get("reason")
+    return (
+        event.type == "handoff.released"
+        and event.actor_id is None
+        and reason == IDLE_RELEASE_REASON
+    )
 
 
 def wants_email(user: User, urgency: str) -> bool:
@@ -54,17 +72,30 @@ async def plan_deliveries(
     Called by the handoffs service for ``handoff.created`` (and by the escalation chain for
     re-notifications), so the records commit or roll back together with the escalation.
     """
-    if event.type not in NOTIFYING_EVENTS:
-        return
     tenant = AccountRef(handoff.account_id)
+    if event.type in HOLDER_EVENTS:
+        holder = await accounts_service.seniors(session, tenant=tenant)
+        deliveries = [
+            _delivery(handoff, event, now, channel=Channel.EMAIL, recipient_id=user.id)
+            for user in holder
+            if user.id == handoff.claimed_by_id and user.notify_email
+        ]
+        if deliveries:
+            await repo.add_all(session, deliveries)
+        return
+    senior_event = notifies_seniors(event)
+    if event.type not in NOTIFYING_EVENTS and not senior_event:
+        return
     if event.type in ADMIN_EVENTS:
         people = await accounts_service.admins(session, tenant=tenant)
     else:
         people = await accounts_service.seniors(session, tenant=tenant)
+    # The holder the idle guard just released is not asked again.
+    skip = {handoff.escalated_by_id, (event.payload or {}).get("previous_claimed_by_id")}
     deliveries = [
         _delivery(handoff, event, now, channel=Channel.EMAIL, recipient_id=user.id)
         for user in people
-        if user.id != handoff.escalated_by_id and wants_email(user, handoff.urgency)
+        if user.id not in skip and wants_email(user, handoff.urgency)
     ]
     if event.type in WEBHOOK_EVENTS:
         account = await repo.get_account(session, tenant)
@@ -216,11 +247,28 @@ async def update_account_settings(
     account.renotify_after_minutes = renotify
     account.admin_alert_after_minutes = admin_alert
     account.claim_target_minutes = targets
+    account.idle_claim_nudge_minutes, account.idle_claim_release_minutes = _idle_claim(
+        account, changes
+    )
     account.webhook_url = url
     account.webhook_enabled = bool(enabled)
     account.webhook_format = fmt
     await session.flush()
     return account, new_secret
+
+
+def _idle_claim(account: Account, changes: dict[str, Any]) -> tuple[int, int | None]:
+    """(nudge, release) minutes for a claimed escalation nobody acts on; release may be off."""
+    nudge = changes.get("idle_claim_nudge_minutes", account.idle_claim_nudge_minutes)
+    release = changes.get("idle_claim_release_minutes", account.idle_claim_release_minutes)
+    if nudge is None:
+        raise Invalid("idle_claim_nudge_minutes", "must not be null")
+    if release is not None and release <= nudge:
+        raise Invalid(
+            "idle_claim_release_minutes",
+            f"must be longer than the nudge time ({nudge} minutes), or empty to never release",
+        )
+    return nudge, release
 
 
 def _claim_targets(account: Account, changes: dict[str, Any]) -> dict[str, int]:

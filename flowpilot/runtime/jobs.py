@@ -9,6 +9,7 @@ from typing import Any
 
 from flowpilot.events.relay import relay_job
 from flowpilot.handoffs.breach import breach_job
+from flowpilot.handoffs.idle import idle_job
 from flowpilot.kernel.context import Context
 from flowpilot.notifications.dispatcher import dispatcher_job, escalation_chain_job
 
@@ -22,6 +23,7 @@ JOBS: list[tuple[str, BackgroundJob]] = [
     ("delivery-dispatcher", dispatcher_job),
     ("escalation-chain", escalation_chain_job),
     ("claim-target-breach", breach_job),
+    ("idle-claim-guard", idle_job),
 ]
 
 

@@ -19,6 +19,7 @@ from flowpilot.kernel.identity import Actor
 from flowpilot.models import AiSession
 from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.models.handoffs import LIVE_STATUSES, URGENCIES
+from flowpilot.web import hand_to
 from flowpilot.web.render import page_router, register_page_hook, render
 
 router = page_router()
@@ -121,10 +122,12 @@ async def context_page(
         provider=provider,
         now=now,
     )
+    handoff = handoffs_service.to_out(data.row)
     return render(
         request,
         "escalations/context.html",
-        handoff=handoffs_service.to_out(data.row),
+        handoff=handoff,
+        hand_to=await hand_to.choices(session, actor=actor, handoff=handoff),
         context=data.context,
         timeline=data.timeline,
         just_claimed=claimed,
@@ -145,6 +148,7 @@ async def _session_panel(
     events.sort(key=lambda e: e.id)
     return {
         "live_handoff": live,
+        "hand_to": await hand_to.choices(session, actor=actor, handoff=live) if live else [],
         "handoff_events": events,
         "can_escalate": live is None
         and ai_session.status == SessionStatus.OPEN

@@ -130,6 +130,7 @@ def templates() -> Jinja2Templates:
     t.env.filters["with_article"] = words.with_article
     t.env.filters["no_paths"] = words.no_paths
     t.env.globals["countdown"] = words.countdown
+    t.env.globals["idle_note"] = words.idle_note
     return t
 
 

@@ -87,12 +87,23 @@ async def save_preferences(request: Request, actor: CurrentUser, session: Sessio
     return RedirectResponse("/settings?saved=preferences", status_code=303)
 
 
+def _whole(value: str) -> int | str:
+    """Whole minutes typed in a form; anything else reaches the validator as typed."""
+    return int(value) if value.isdigit() and len(value) < 9 else value
+
+
 def _form_changes(form: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {"webhook_enabled": form.get("webhook_enabled") is not None}
     for key in ("renotify_after_minutes", "admin_alert_after_minutes"):
         value = str(form.get(key) or "").strip()
         if value:
             changes[key] = value
+    for key in ("idle_claim_nudge_minutes", "idle_claim_release_minutes"):
+        if key not in form:
+            continue
+        value = str(form.get(key) or "").strip()
+        if value or key == "idle_claim_release_minutes":  # an empty release: never release
+            changes[key] = _whole(value) if value else None
     if "webhook_url" in form:
         changes["webhook_url"] = str(form.get("webhook_url") or "").strip() or None
     if form.get("webhook_format"):
@@ -101,8 +112,7 @@ def _form_changes(form: Any) -> dict[str, Any]:
     for urgency in URGENCIES:
         value = str(form.get(f"claim_target_{urgency}") or "").strip()
         if value:
-            # Whole minutes typed in a form; anything else reaches the validator as typed.
-            targets[urgency] = int(value) if value.isdigit() and len(value) < 9 else value
+            targets[urgency] = _whole(value)
     if targets:
         changes["claim_target_minutes"] = targets
     return changes

@@ -27,6 +27,9 @@ FIELD_LABELS: dict[str, tuple[str, str | None]] = {
     "claim_target_minutes.high": ("The claim target for high", "minute"),
     "claim_target_minutes.normal": ("The claim target for normal", "minute"),
     "claim_target_minutes.low": ("The claim target for low", "minute"),
+    "idle_claim_nudge_minutes": ("Nudge the claimer after", "minute"),
+    "idle_claim_release_minutes": ("Release to the queue after", "minute"),
+    "user_id": ("The person", None),
     "webhook_url": ("The webhook URL", None),
     "webhook_enabled": ("The webhook switch", None),
     "webhook_format": ("The message format", None),
@@ -162,3 +165,16 @@ def countdown(h: Any, now: datetime) -> tuple[str, str]:
     half = (h.claim_due_at - h.created_at).total_seconds() / 2
     words = f"claim within {duration(60 * math.ceil(left / 60) if left >= 60 else left)}"
     return ("soon" if left <= half else "ok"), words
+
+
+def idle_note(h: Any, now: datetime) -> str:
+    """ "claimed 12 min ago · no action yet" for a claimed escalation whose holder has not added
+    a step (counted from the hand-over when it was handed to them); "" otherwise. The browser
+    keeps it moving with the same words (static/queue_cards.js)."""
+    if getattr(h, "status", None) != "claimed" or getattr(h, "first_action_at", None):
+        return ""
+    since = getattr(h, "assigned_at", None) or getattr(h, "claimed_at", None)
+    if since is None:
+        return ""
+    verb = "handed over" if getattr(h, "assigned_at", None) else "claimed"
+    return f"{verb} {duration((now - since).total_seconds())} ago · no action yet"

@@ -75,6 +75,8 @@ async def test_account_notification_settings_admin_only_and_validated(
         "webhook_format": "slack",
         "webhook_secret": None,
         "claim_target_minutes": {"critical": 5, "high": 15, "normal": 60, "low": 240},
+        "idle_claim_nudge_minutes": 10,
+        "idle_claim_release_minutes": 30,
     }
 
     async def field_of_422(body: dict[str, object]) -> str:

@@ -150,6 +150,29 @@ function notify(h) {
   };
 }
 
+// The idle guard's nudge, on the holder's own open queue page (and as a desktop notice).
+function nudged(h) {
+  const text = `You claimed “${h.session_title}” ${h.minutes_idle} min ago and have not added a step yet.`;
+  let el = document.getElementById("idle-nudge");
+  if (!el && queue) {
+    el = document.createElement("p");
+    el.id = "idle-nudge";
+    el.className = "alert warn";
+    el.setAttribute("role", "status");
+    queue.parentNode.insertBefore(el, queue);
+  }
+  if (el) {
+    el.textContent = text + " ";
+    const link = document.createElement("a");
+    link.href = `/sessions/${encodeURIComponent(h.session_id)}`;
+    link.textContent = "Open the session";
+    el.appendChild(link);
+  }
+  if (prefs.desktop && "Notification" in window && Notification.permission === "granted") {
+    new Notification("FlowPilot: no action yet", { body: text, tag: `flowpilot-idle-${h.id}`, icon: FAVICON });
+  }
+}
+
 // --- preferences ----------------------------------------------------------------------------
 
 function say(text) {
@@ -224,7 +247,10 @@ export const attention = {
       beep(h.urgency);
       flash();
     }
-    if (type in OPEN_DELTA) refreshTopSoon();
+    // Handed on straight from the queue (no previous holder): one fewer unclaimed.
+    if (type === "handoff.assigned" && !h.previous_claimed_by_id) unclaimed = Math.max(0, unclaimed - 1);
+    if (type === "handoff.idle_nudged" && queue && h.claimed_by_id === queue.dataset.me) nudged(h);
+    if (type in OPEN_DELTA || type === "handoff.assigned") refreshTopSoon();
     paintCounts();
   },
 };

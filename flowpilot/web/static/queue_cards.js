@@ -65,6 +65,16 @@ function tick(card, now) {
   }
   const age = card.querySelector('[data-field="age"]');
   if (age && card.dataset.createdAt) age.textContent = formatAge(card.dataset.createdAt, now);
+  const idle = card.querySelector('[data-field="idle_note"]');
+  if (idle) {
+    const since = Date.parse(idle.dataset.heldSince || "");
+    idle.hidden = !since;
+    // The same words as the server (web/words.py idle_note).
+    if (since) {
+      const verb = idle.dataset.handed === "true" ? "handed over" : "claimed";
+      idle.textContent = `${verb} ${duration((now - since) / 1000)} ago · no action yet`;
+    }
+  }
 }
 
 export function startClock() {
@@ -88,7 +98,7 @@ export function matches(h) {
   if (urgencies.length && !urgencies.includes(h.urgency)) return false;
   const q = (d.q || "").trim().toLowerCase();
   if (q) {
-    const text = [h.session_title, h.customer, h.asset, h.reason].filter(Boolean).join("\n").toLowerCase();
+    const text = [h.session_title, h.customer, h.asset, h.escalation_reason || h.reason].filter(Boolean).join("\n").toLowerCase();
     if (!text.includes(q)) return false;
   }
   return true;
@@ -135,7 +145,7 @@ export function fill(card, h) {
     .filter((c) => c.startsWith("urgency-") || c.startsWith("status-"))
     .forEach((c) => card.classList.remove(c));
   card.classList.add(`urgency-${h.urgency}`, `status-${h.status}`);
-  setField(card, "reason", h.reason);
+  setField(card, "reason", h.escalation_reason || h.reason);
   setField(card, "session_title", h.session_title);
   setField(card, "customer", h.customer || "no customer");
   setField(card, "asset", h.asset || "");
@@ -143,6 +153,12 @@ export function fill(card, h) {
   setField(card, "urgency", h.urgency);
   setField(card, "status", h.status);
   setField(card, "claimed_by_name", h.claimed_by_name || "");
+  const idle = card.querySelector('[data-field="idle_note"]');
+  if (idle) {
+    const idleNow = h.status === "claimed" && !h.first_action_at;
+    idle.dataset.heldSince = idleNow ? h.assigned_at || h.claimed_at || "" : "";
+    idle.dataset.handed = idleNow && h.assigned_at ? "true" : "";
+  }
   const asset = card.querySelector("[data-asset]");
   if (asset) asset.hidden = !h.asset;
   const urgency = card.querySelector('[data-field="urgency"]');
