@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from flowpilot.assistant.deps import ProviderDep
 from flowpilot.auth.deps import CurrentUser, SeniorUser
@@ -71,7 +71,7 @@ async def queue(
     q: str | None = Query(None, max_length=200, description="text in title/customer/asset/reason"),
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=400),
-) -> QueuePage:
+) -> Response:
     rows, next_cursor = await service.queue(
         session,
         actor=actor,
@@ -83,7 +83,10 @@ async def queue(
         limit=limit,
         cursor=cursor,
     )
-    return QueuePage(items=[service.to_out(r) for r in rows], next_cursor=next_cursor)
+    page = QueuePage(items=[service.to_out(r) for r in rows], next_cursor=next_cursor)
+    # Encoded once, by pydantic (``response_model`` still documents it): returned as a model,
+    # FastAPI would validate the page again and encode it through Python dicts.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/handoffs/{handoff_id}", response_model=HandoffDetail)
