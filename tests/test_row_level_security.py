@@ -30,7 +30,7 @@ from flowpilot.kernel.db.engines import MisconfiguredRoles, SystemPathInRequest
 from flowpilot.kernel.settings import Settings
 from flowpilot.kernel.tenancy import act_for, act_for_nobody
 from flowpilot.live.stream import EventStream
-from flowpilot.models import LoginSession
+from flowpilot.models import ClaimLink, Delivery, LoginSession
 from flowpilot.runtime.app import create_app
 from tests.factories import Factory, TestUser, add_step
 from tests.handoffs.helpers import escalated
@@ -72,6 +72,22 @@ async def _populated_account(client: httpx.AsyncClient, factory: Factory) -> Acc
         "/api/v1/analytics/baseline", json={"seconds": 900}, headers=team["admin"].headers
     )
     assert baseline.status_code == 201, baseline.text
+    async with factory.db() as s:  # a claim link, as the dispatcher issues one with an email
+        stmt = select(Delivery).where(Delivery.handoff_id == handoff["id"]).limit(1)
+        delivery = (await s.execute(stmt)).scalar_one()
+        now = factory.clock.now()
+        s.add(
+            ClaimLink(
+                account_id=delivery.account_id,
+                handoff_id=handoff["id"],
+                recipient_id=delivery.recipient_id,
+                delivery_id=delivery.id,
+                token_hash=f"test-{delivery.id}",
+                created_at=now,
+                expires_at=now + timedelta(hours=24),
+            )
+        )
+        await s.commit()
     return Account(team["tech"].account_id, team["tech"], team["admin"], handoff["id"], step["id"])
 
 

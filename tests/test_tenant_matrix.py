@@ -69,6 +69,9 @@ PUBLIC = {
     ("GET", "/api/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    # Claim from the email: the link is the credential (tests/handoffs/test_email_claim.py).
+    ("GET", "/claim/{token}"),
+    ("POST", "/claim/{token}"),
 }
 
 

@@ -6,12 +6,13 @@ from flowpilot.models.analytics import BaselineObservation
 from flowpilot.models.auth import LoginFailure, LoginSession
 from flowpilot.models.events import Event
 from flowpilot.models.handoffs import Handoff
-from flowpilot.models.notifications import Delivery
+from flowpilot.models.notifications import ClaimLink, Delivery
 
 __all__ = [
     "Account",
     "AiSession",
     "BaselineObservation",
+    "ClaimLink",
     "Delivery",
     "Event",
     "Handoff",

@@ -10,6 +10,7 @@ died) expires after ``delivery_sending_timeout_seconds`` and the row is taken ag
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from flowpilot.kernel.settings import Settings
 from flowpilot.models.events import EventType
 from flowpilot.models.handoffs import HandoffStatus
 from flowpilot.models.notifications import CHANNELS, Channel, DeliveryStatus
+from flowpilot.notifications import claim_links
 from flowpilot.notifications import email as email_channel
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
@@ -183,6 +185,9 @@ async def _send(
         base_url=settings.base_url,
     )
     if job.channel == Channel.EMAIL:
+        claim_link = await claim_links.issue(ctx, job)  # this recipient's "claim from the email"
+        if claim_link:
+            notice = dataclasses.replace(notice, claim_link=claim_link)
         msg = email_channel.build_email(
             notice,
             delivery_id=job.delivery_id,

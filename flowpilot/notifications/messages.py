@@ -19,6 +19,8 @@ class Notice:
     lines: list[tuple[str, str]]
     link: str
     status_note: str | None
+    # This recipient's one-time "claim from the email" link (None: the notice asks no claim).
+    claim_link: str | None = None
 
 
 def _one_line(value: Any, limit: int = 200) -> str:
@@ -82,6 +84,8 @@ def plain_text(notice: Notice, *, greeting_name: str | None) -> str:
     out += [f"{label}: {value}" for label, value in notice.lines]
     if notice.status_note:
         out += ["", notice.status_note]
+    if notice.claim_link:
+        out += ["", f"Claim it now (no password; works once, for 24 hours): {notice.claim_link}"]
     out += ["", f"Open the handoff: {notice.link}", "", "-- FlowPilot"]
     return "\n".join(out) + "\n"
 
@@ -95,10 +99,19 @@ def html_body(notice: Notice, *, greeting_name: str | None) -> str:
     )
     note = f"<p><em>{e(notice.status_note)}</em></p>" if notice.status_note else ""
     greeting = f"Hello {e(greeting_name)}," if greeting_name else "Hello,"
+    claim = ""
+    if notice.claim_link:
+        claim = (
+            f"<p><a href='{e(notice.claim_link, quote=True)}' "
+            "style='display:inline-block;padding:8px 14px;background:#067647;color:#fff;"
+            "text-decoration:none;border-radius:4px'>Claim it now</a> "
+            "<span style='color:#666;font-size:12px'>no password; works once, for 24 hours"
+            "</span></p>"
+        )
     return (
         "<!doctype html><html><body style='font-family:sans-serif'>"
         f"<p>{greeting}</p><h2 style='font-size:18px'>{e(notice.headline)}</h2>"
-        f"<table>{rows}</table>{note}"
+        f"<table>{rows}</table>{note}{claim}"
         f"<p><a href='{e(notice.link, quote=True)}' "
         "style='display:inline-block;padding:8px 14px;background:#1f5fbf;color:#fff;"
         "text-decoration:none;border-radius:4px'>Open the handoff</a></p>"

@@ -16,9 +16,10 @@ from flowpilot.accounts import service as accounts_service
 from flowpilot.kernel.errors import Forbidden, Invalid
 from flowpilot.kernel.identity import AccountRef, Actor
 from flowpilot.kernel.settings import Settings
-from flowpilot.models import Account, Delivery, Event, Handoff, User
+from flowpilot.models import Account, ClaimLink, Delivery, Event, Handoff, User
 from flowpilot.models.handoffs import URGENCY_RANK
 from flowpilot.models.notifications import Channel, DeliveryStatus
+from flowpilot.notifications import claim_links
 from flowpilot.notifications import repository as repo
 from flowpilot.notifications import webhook as webhook_channel
 from flowpilot.notifications.email import SendError
@@ -337,3 +338,18 @@ async def send_test_webhook(
             # Only what we observed (status, timeout, refusal): never the receiver's answer.
             return False, str(exc)
     return True, "delivered"
+
+
+CLAIM_LINK_LIFETIME = claim_links.LIFETIME
+
+
+async def find_claim_link(
+    session: AsyncSession, *, token: str, for_update: bool = False
+) -> ClaimLink | None:
+    """The "claim from the email" link a token names; the request then acts for its account."""
+    return await claim_links.find(session, token=token, for_update=for_update)
+
+
+async def use_claim_link(session: AsyncSession, *, link: ClaimLink, now: datetime) -> bool:
+    """Use the link up (single use): True for the one request that did."""
+    return await claim_links.mark_used(session, link, now=now)

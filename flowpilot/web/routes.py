@@ -14,6 +14,7 @@ from flowpilot.auth.deps import COOKIE_NAME, CurrentUser, OptionalUser
 from flowpilot.kernel.deps import PublisherDep, SessionDep
 from flowpilot.web import (
     admin_pages,
+    claim_link_pages,
     escalations_pages,
     metrics_pages,
     sessions_pages,
@@ -35,6 +36,7 @@ def routers() -> list[APIRouter]:
         escalations_pages.router,
         metrics_pages.router,
         settings_pages.router,
+        claim_link_pages.router,
     ]
 
 
