@@ -256,7 +256,51 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
             now=now,
             bus=None,
         )
+    await _claimed_but_idle(session, people, now=now)
     return account.id
+
+
+async def _claimed_but_idle(
+    session: AsyncSession, people: dict[str, Actor], *, now: datetime
+) -> None:
+    """Act faster: an escalation Erin claimed 25 minutes ago without a step since (the idle
+    guard nudges her as the server starts and puts it back in the queue 5 minutes later). The
+    open printer escalation's emails, sent when the dispatcher starts, carry claim links."""
+    tech, erin = people["tom"], people["erin"]
+    ai_session = await sessions.open_session(
+        session,
+        actor=tech,
+        title="Outlook asks for the password every hour",
+        problem="Outlook on three laptops prompts for the mailbox password about once an hour.",
+        customer="Northwind Legal",
+        asset="Microsoft 365 tenant",
+        environment={"client": "Outlook 2405", "auth": "modern"},
+        now=now - timedelta(minutes=40),
+    )
+    await sessions.add_step(
+        session,
+        actor=tech,
+        session_id=ai_session.id,
+        kind="action",
+        content="Cleared the cached credentials in Credential Manager; the prompt came back.",
+        now=now - timedelta(minutes=38),
+    )
+    handoff = await handoffs.escalate(
+        session,
+        actor=tech,
+        session_id=ai_session.id,
+        reason="Credential reset did not help; looks like a token or conditional access issue.",
+        urgency="normal",
+        now=now - timedelta(minutes=35),
+        bus=None,
+    )
+    await handoffs.claim(
+        session,
+        actor=erin,
+        handoff_id=handoff.handoff.id,
+        now=now - timedelta(minutes=25),
+        bus=None,
+    )
 
 
 async def _resolved(

@@ -26,7 +26,8 @@ async def test_demo_escalation_has_suggestions_and_seniors(client, db, clock) ->
     async with db() as session:  # idempotent: a second run adds nothing
         assert await create_demo(session, SimpleNamespace(clock=clock)) is None
         count = (await session.execute(select(func.count(AiSession.id)))).scalar_one()
-    assert count == 8  # 3 examples + 5 resolved from the last two weeks
+    # 3 examples + 5 resolved from the last two weeks + 1 claimed but idle (act faster)
+    assert count == 9
 
     eng = await _login(client, "engineer")
     queue = (await client.get("/api/v1/handoffs/queue", headers=eng)).json()["items"]
