@@ -216,28 +216,32 @@ async def finish_many(
     The ``sent`` rows, nearly all of them, go in one statement per ``SENT_CHUNK``.
     """
     recorded: set[str] = set()
-    sent = [o for o in outcomes if o.status == DeliveryStatus.SENT]
-    for start in range(0, len(sent), SENT_CHUNK):
-        chunk = sent[start : start + SENT_CHUNK]
-        result = await session.execute(
-            update(Delivery)
-            .where(
-                Delivery.status == DeliveryStatus.SENDING,
-                tuple_(Delivery.id, Delivery.attempts).in_(
-                    [(o.delivery_id, o.attempts) for o in chunk]
-                ),
+    # Grouped by attempt count (nearly always one group), so the fence is a plain equality
+    # next to an ``id IN (...)`` the primary key serves.
+    sent_by_attempts: dict[int, list[str]] = {}
+    for o in outcomes:
+        if o.status == DeliveryStatus.SENT:
+            sent_by_attempts.setdefault(o.attempts, []).append(o.delivery_id)
+    for attempts, ids in sent_by_attempts.items():
+        for start in range(0, len(ids), SENT_CHUNK):
+            result = await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_(ids[start : start + SENT_CHUNK]),
+                    Delivery.status == DeliveryStatus.SENDING,
+                    Delivery.attempts == attempts,
+                )
+                .values(
+                    status=DeliveryStatus.SENT,
+                    last_error=None,
+                    locked_at=None,
+                    sent_at=now,
+                    updated_at=now,
+                )
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
             )
-            .values(
-                status=DeliveryStatus.SENT,
-                last_error=None,
-                locked_at=None,
-                sent_at=now,
-                updated_at=now,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
-        recorded.update(result.scalars().all())
+            recorded.update(result.scalars().all())
     for o in outcomes:
         if o.status != DeliveryStatus.SENT and await finish(
             session,
