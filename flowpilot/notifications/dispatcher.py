@@ -93,7 +93,7 @@ async def run_once(ctx: Context, *, limit: int | None = None, channel: str | Non
             timeout=settings.webhook_timeout_seconds, follow_redirects=False
         ) as client,
         email_channel.SmtpConnections(settings) as smtp,
-        Recorder(ctx, lambda o: _count(ctx, o.channel, o.status)) as recorder,
+        Recorder(ctx, lambda channel, status, n: _count(ctx, channel, status, n)) as recorder,
     ):
 
         async def sender() -> None:
@@ -262,11 +262,11 @@ async def _finish(
     if recorder is not None:
         recorder.add(outcome)
     else:
-        await record(ctx, [outcome], lambda o: _count(ctx, o.channel, o.status))
+        await record(ctx, [outcome], lambda channel, status, n: _count(ctx, channel, status, n))
 
 
-def _count(ctx: Context, channel: str, status: str) -> None:
-    _outcomes(ctx).labels(channel=channel, outcome=status).inc()
+def _count(ctx: Context, channel: str, status: str, n: int = 1) -> None:
+    _outcomes(ctx).labels(channel=channel, outcome=status).inc(n)
 
 
 def _outcomes(ctx: Context) -> Counter:

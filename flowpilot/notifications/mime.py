@@ -8,6 +8,7 @@ exchange; a notice mail has one fixed shape, so it is written out here instead: 
 from __future__ import annotations
 
 import binascii
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -42,6 +43,13 @@ def _address(name: str | None, addr: str) -> str:
     return formataddr((_one_line(name or ""), addr), charset="utf-8")
 
 
+@functools.lru_cache(maxsize=8)
+def _sender(mail_from: str) -> tuple[str, str, str]:
+    """The From header, the envelope sender and the Message-ID domain (parsed once)."""
+    name, addr = parseaddr(mail_from)
+    return _address(name, addr), addr, addr.rpartition("@")[2] or "flowpilot"
+
+
 def _qp(text: str) -> bytes:
     """Quoted-printable UTF-8 with CRLF line ends (soft breaks keep lines under 77)."""
     lines = text.replace("\r\n", "\n").split("\n")
@@ -60,11 +68,10 @@ def render_email(
 ) -> Outgoing:
     """The notice for one recipient; its Message-ID comes from the delivery (a retry after a
     crash carries the same one, so it can be de-duplicated downstream)."""
-    from_addr = parseaddr(mail_from)[1]
-    domain = from_addr.rpartition("@")[2] or "flowpilot"
+    from_header, from_addr, domain = _sender(mail_from)
     boundary = f"=_flowpilot_{delivery_id}"
     headers = (
-        f"From: {_address(*parseaddr(mail_from))}\r\n"
+        f"From: {from_header}\r\n"
         f"To: {_address(to_name, to_email)}\r\n"
         f"Subject: {_text(notice.subject)}\r\n"
         f"Date: {format_datetime(now)}\r\n"

@@ -10,6 +10,7 @@ the ``sent`` rows). What a kill can resend is what was in flight plus at most on
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Callable
@@ -33,8 +34,12 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
-async def record(ctx: Context, outcomes: list[Outcome], count: Callable[[Outcome], None]) -> None:
-    """Commit ``outcomes`` in one transaction, each fenced by its attempt count."""
+Count = Callable[[str, str, int], None]  # (channel, status, how many) recorded
+
+
+async def record(ctx: Context, outcomes: list[Outcome], count: Count) -> None:
+    """Commit ``outcomes`` in one transaction, each fenced by its attempt count; ``count``
+    them once per (channel, status)."""
     if not outcomes:
         return
     async with unit_of_work(ctx.system.sessionmaker) as session:
@@ -46,13 +51,16 @@ async def record(ctx: Context, outcomes: list[Outcome], count: Callable[[Outcome
             ],
             now=ctx.clock.now(),
         )
+    tally: collections.Counter[tuple[str, str]] = collections.Counter()
     for outcome in outcomes:
         if outcome.delivery_id in recorded:
-            count(outcome)
+            tally[(outcome.channel, outcome.status)] += 1
         else:
             log.warning(
                 "delivery %s: lease lost before recording %s", outcome.delivery_id, outcome.status
             )
+    for (channel, status), n in tally.items():
+        count(channel, status, n)
 
 
 class Recorder:
@@ -61,7 +69,7 @@ class Recorder:
     def __init__(
         self,
         ctx: Context,
-        count: Callable[[Outcome], None],
+        count: Count,
         *,
         max_rows: int = 50,
         max_delay: float = 0.05,

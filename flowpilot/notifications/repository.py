@@ -119,10 +119,31 @@ class Job:
 
 
 async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
+    """The jobs for leased ``ids``: plain columns, no ORM objects (a batch can be 500 rows)."""
     if not ids:
         return []
     stmt = (
-        select(Delivery, Event, Handoff.status, User, Account)
+        select(
+            Delivery.id,
+            Delivery.channel,
+            Delivery.attempts,
+            Event.id,
+            Event.type,
+            Event.created_at,
+            Event.payload,
+            Delivery.handoff_id,
+            Handoff.status,
+            Delivery.recipient_id,
+            User.email,
+            User.name,
+            User.active,
+            Account.webhook_url,
+            Account.webhook_secret,
+            Account.webhook_enabled,
+            Account.webhook_previous_secret,
+            Account.webhook_secret_rotated_at,
+            Account.webhook_format,
+        )
         .join(Event, Event.id == Delivery.event_id)
         .join(Handoff, Handoff.id == Delivery.handoff_id)
         .join(Account, Account.id == Delivery.account_id)
@@ -131,28 +152,30 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
         .order_by(Delivery.next_attempt_at, Delivery.id)
     )
     jobs = []
-    for delivery, event, handoff_status, user, account in (await session.execute(stmt)).all():
+    for row in (await session.execute(stmt)).all():
+        (did, channel, attempts, eid, etype, created, payload, hid, hstatus, rid) = row[:10]
+        email, name, active, url, secret, enabled, previous, rotated, fmt = row[10:]
         jobs.append(
             Job(
-                delivery_id=delivery.id,
-                channel=delivery.channel,
-                attempts=delivery.attempts,
-                event_id=event.id,
-                event_type=event.type,
-                event_created_at=event.created_at,
-                payload=dict(event.payload or {}),
-                handoff_id=delivery.handoff_id,
-                handoff_status=handoff_status,
-                recipient_id=delivery.recipient_id,
-                recipient_email=user.email if user else None,
-                recipient_name=user.name if user else None,
-                recipient_active=bool(user.active) if user else False,
-                webhook_url=account.webhook_url,
-                webhook_secret=account.webhook_secret,
-                webhook_enabled=bool(account.webhook_enabled),
-                webhook_previous_secret=account.webhook_previous_secret,
-                webhook_secret_rotated_at=account.webhook_secret_rotated_at,
-                webhook_format=account.webhook_format,
+                delivery_id=did,
+                channel=channel,
+                attempts=attempts,
+                event_id=eid,
+                event_type=etype,
+                event_created_at=created,
+                payload=dict(payload or {}),
+                handoff_id=hid,
+                handoff_status=hstatus,
+                recipient_id=rid,
+                recipient_email=email,
+                recipient_name=name,
+                recipient_active=bool(active),
+                webhook_url=url,
+                webhook_secret=secret,
+                webhook_enabled=bool(enabled),
+                webhook_previous_secret=previous,
+                webhook_secret_rotated_at=rotated,
+                webhook_format=fmt or "slack",
             )
         )
     return jobs
@@ -216,28 +239,32 @@ async def finish_many(
     The ``sent`` rows, nearly all of them, go in one statement per ``SENT_CHUNK``.
     """
     recorded: set[str] = set()
-    sent = [o for o in outcomes if o.status == DeliveryStatus.SENT]
-    for start in range(0, len(sent), SENT_CHUNK):
-        chunk = sent[start : start + SENT_CHUNK]
-        result = await session.execute(
-            update(Delivery)
-            .where(
-                Delivery.status == DeliveryStatus.SENDING,
-                tuple_(Delivery.id, Delivery.attempts).in_(
-                    [(o.delivery_id, o.attempts) for o in chunk]
-                ),
+    # Grouped by attempt count (nearly always one group), so the fence is a plain equality
+    # next to an ``id IN (...)`` the primary key serves.
+    sent_by_attempts: dict[int, list[str]] = {}
+    for o in outcomes:
+        if o.status == DeliveryStatus.SENT:
+            sent_by_attempts.setdefault(o.attempts, []).append(o.delivery_id)
+    for attempts, ids in sent_by_attempts.items():
+        for start in range(0, len(ids), SENT_CHUNK):
+            result = await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_(ids[start : start + SENT_CHUNK]),
+                    Delivery.status == DeliveryStatus.SENDING,
+                    Delivery.attempts == attempts,
+                )
+                .values(
+                    status=DeliveryStatus.SENT,
+                    last_error=None,
+                    locked_at=None,
+                    sent_at=now,
+                    updated_at=now,
+                )
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
             )
-            .values(
-                status=DeliveryStatus.SENT,
-                last_error=None,
-                locked_at=None,
-                sent_at=now,
-                updated_at=now,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
-        recorded.update(result.scalars().all())
+            recorded.update(result.scalars().all())
     for o in outcomes:
         if o.status != DeliveryStatus.SENT and await finish(
             session,

@@ -78,9 +78,17 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+RESOLVE_TIMEOUT_SECONDS = 5.0
+
+
 async def resolve(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=1)  # SOCK_STREAM
+    """Every address ``host`` resolves to (an IP literal resolves to itself); a resolver that
+    does not answer in time is an ``OSError`` like a name that does not exist."""
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=1)  # TCP
+    except TimeoutError as exc:
+        raise OSError(f"resolving {host} timed out") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
@@ -13,6 +15,7 @@ from flowpilot.kernel.settings import Settings
 from flowpilot.notifications.dispatcher import backoff_seconds
 from flowpilot.notifications.email import SendError, parse_smtp_url
 from flowpilot.notifications.messages import build_notice, html_body, plain_text
+from flowpilot.notifications.mime import render_email
 from flowpilot.notifications.webhook import is_public, new_secret, sign, signing_secrets
 
 
@@ -125,3 +128,41 @@ def test_breach_notice_says_the_target_in_words() -> None:
     assert notice.headline == (
         "Claim target missed: nobody claimed this critical escalation within 5 min"
     )
+
+
+def test_rendered_mail_parses_back_with_non_ascii_and_no_header_injection() -> None:
+    notice = build_notice(
+        event_type="handoff.created",
+        payload={
+            "session_title": "Drucker offline — Grüße\r\nBcc: evil@example.test",
+            "urgency": "high",
+        },
+        handoff_id="h1",
+        handoff_status="open",
+        base_url="https://fp.example.test",
+    )
+    mail = render_email(
+        notice,
+        delivery_id="d1",
+        to_email="ana@example.test",
+        to_name='Ana Müller, "Ops"',
+        mail_from="FlowPilot Bénévole <flowpilot@fp.example.test>",
+        now=datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+    )
+    assert (mail.mail_from, mail.rcpt_to) == ("flowpilot@fp.example.test", "ana@example.test")
+    assert mail.data.isascii() and b"\r\n" in mail.data
+    assert all(len(line) <= 998 for line in mail.data.split(b"\r\n"))
+    msg = email.message_from_bytes(mail.data, policy=email.policy.default)
+    assert (
+        msg["Subject"]
+        == "[FlowPilot] high escalation: Drucker offline — Grüße Bcc: evil@example.test"
+    )
+    assert msg["Bcc"] is None
+    assert msg["To"].addresses[0].display_name == 'Ana Müller, "Ops"'
+    assert msg["From"].addresses[0].display_name == "FlowPilot Bénévole"
+    assert msg["Message-ID"] == "<d1@fp.example.test>" and msg["X-FlowPilot-Delivery"] == "d1"
+    plain = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    assert "Hello Ana Müller" in plain.get_content()  # type: ignore[attr-defined]
+    assert "https://fp.example.test/escalations/h1" in html.get_content()  # type: ignore[attr-defined]
