@@ -28,6 +28,7 @@ from flowpilot.runtime import observability
 from flowpilot.runtime.app import create_app
 from flowpilot.runtime.demo import DEMO_PASSWORD, create_demo
 from flowpilot.runtime.migrate import upgrade
+from flowpilot.web import report_page
 
 app = typer.Typer(help="FlowPilot: escalate, claim, hand off, measure.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -235,7 +236,7 @@ def demo() -> None:
 
 @app.command("pilot-report")
 def pilot_report(
-    format: str = typer.Option("table", "--format", help="table, json or csv"),
+    format: str = typer.Option("table", "--format", help="table, json, csv or html"),
     days: int = typer.Option(30, "--days", help="window in days (1-365)"),
 ) -> None:
     """Every account's escalation metrics and hours saved per week against the 1 h/week bar."""
@@ -267,8 +268,11 @@ def pilot_report(
         typer.echo(report.to_json(rows, days=days, now=now))
     elif format == "csv":
         typer.echo(report.to_csv(rows), nl=False)
+    elif format == "html":
+        typer.echo(report_page.render(rows, days=days, now=now), nl=False)
     else:
         Console(width=None if sys.stdout.isatty() else 200).print(report.to_table(rows, days=days))
+        typer.echo(report.above_bar(rows))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from datetime import timedelta
+from html.parser import HTMLParser
 
 from typer.testing import CliRunner
 
@@ -60,6 +61,11 @@ async def test_pilot_report_json(factory, db, clock, database_url):
     assert acme["escalations_per_week"] == 8.0
     assert acme["hours_saved_per_week"] == 5.2  # (2400 - 60) x 8 / 3600
     assert acme["verdict"] == "above_bar"
+    assert acme["hours_saved_per_week_low"] > 1.0  # above the bar by the interval's low end
+    assert acme["hours_saved_per_week_low"] < 5.2 < acme["hours_saved_per_week_high"]
+    assert acme["confidence"] == 0.95
+    assert len(acme["weeks"]) == 12 and sum(w["n_escalated"] for w in acme["weeks"]) == 8
+    assert payload["summary"] == "1 of 2 pilots above the bar"
     q = rows["Quiet Co"]
     assert (q["escalations"], q["claimed"], q["with_action"]) == (1, 1, 0)
     assert q["median_time_to_claim_seconds"] == 600.0
@@ -77,6 +83,8 @@ async def test_pilot_report_csv(factory, db, clock, database_url):
     assert rows["Acme Field Service"]["verdict"] == "above_bar"
     assert rows["Quiet Co"]["median_time_to_first_action_seconds"] == ""
     assert rows["Quiet Co"]["escalations"] == "1"
+    assert float(rows["Acme Field Service"]["hours_saved_per_week_low"]) > 1.0
+    assert rows["Acme Field Service"]["weeks"].count(";") == 11  # 12 weeks, oldest first
 
 
 async def test_pilot_report_table(factory, db, clock, database_url):
@@ -90,6 +98,7 @@ async def test_pilot_report_table(factory, db, clock, database_url):
         assert cell in acme, (cell, acme)
     quiet = next(line for line in out.splitlines() if "Quiet Co" in line)
     assert "10m 00s" in quiet and "insufficient_data" in quiet
+    assert out.strip().splitlines()[-1] == "1 of 2 pilots above the bar"
 
 
 async def test_pilot_report_progress_for_many_accounts(factory, db, clock, database_url):
@@ -106,3 +115,50 @@ async def test_pilot_report_rejects_bad_options(database_url):
     assert result.exit_code == 2 and "--format" in result.output
     result = await _invoke(database_url, "--days", "0")
     assert result.exit_code == 2 and "--days" in result.output
+
+
+class _Page(HTMLParser):
+    """Collects what the operator's page holds: its charts, links, scripts and ids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.svgs = 0
+        self.sections: list[str] = []
+        self.fetches: list[str] = []
+        self.ids: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "svg":
+            self.svgs += 1
+        if tag == "section":
+            self.sections.append(a.get("id") or "")
+        if tag in ("script", "link", "img", "iframe") or (tag == "a" and a.get("href")):
+            self.fetches.append(tag)
+        if a.get("id"):
+            self.ids.append(a["id"] or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+async def test_pilot_report_html_is_one_self_contained_page(factory, db, clock, database_url):
+    good, quiet = await _two_accounts(factory, db, clock)
+    empty = await factory.account("Empty Ltd")  # no users, no escalations
+    result = await _invoke(database_url, "--format", "html", "--days", "7")
+    assert result.exit_code == 0, result.output
+    page = _Page()
+    page.feed(result.stdout)
+    page.close()
+    assert result.stdout.startswith("<!doctype html>")
+    ids = {good["eng"].account_id, quiet["eng"].account_id, empty.id}
+    assert sorted(page.sections) == sorted(f"account-{i}" for i in ids)
+    assert page.svgs == 3  # one chart per account, the empty one included
+    assert page.fetches == []  # nothing to load: no script, stylesheet, image or link
+    assert "http" not in result.stdout.replace("http://www.w3.org", "")
+    assert len(page.ids) == len(set(page.ids))
+    text = " ".join(page.text)
+    assert "Acme Field Service" in text and "above bar" in text
+    assert "No claimed escalations in the last 12 weeks" in text  # the empty account's chart
+    assert text.strip().endswith("1 of 3 pilots above the bar")
