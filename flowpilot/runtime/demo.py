@@ -2,7 +2,9 @@
 
 Besides the open sessions (one escalated) it holds resolved sessions from the last two weeks,
 most of them handed to and resolved by the engineers, so that on first run the assistant has
-something to draw on: the escalated printer shows suggestions and suggested seniors.
+something to draw on: the escalated printer shows suggestions and suggested seniors. And six
+weeks of escalations with manual stopwatch times (``pilot_history``), so the metrics page,
+its weekly chart, the hours-saved interval and the verdict show on first run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from flowpilot.ai_sessions import service as sessions
 from flowpilot.handoffs import service as handoffs
 from flowpilot.kernel.identity import AccountRef, Actor, Role
 from flowpilot.models import User
+from flowpilot.runtime.demo_pilot import pilot_history
 
 DEMO_PASSWORD = "flowpilot-demo"
 DEMO_DOMAIN = "demo.flowpilot.test"
@@ -180,6 +183,7 @@ async def create_demo(session: AsyncSession, ctx: Any) -> str | None:
     people = {"tom": actor, "erin": _actor(erin), "sam": _actor(sam)}
     for past in HISTORY:
         await _resolved(session, past, people, now=now)
+    await pilot_history(session, people, now=now)
     examples = [
         (
             "Printer offline after firmware update",
