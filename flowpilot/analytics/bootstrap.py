@@ -31,7 +31,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 CONFIDENCE = 0.95
@@ -81,18 +81,46 @@ def beta_cdf(a: float, b: float, x: float) -> float:
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
 
 
+# Above this many values, a bin of the k-th order statistic's index is a sliver of its spread
+# (1/n against about 1/(2 sqrt(n))), so Simpson's rule on the Beta density gives its probability
+# to about 1e-6 at a fraction of the incomplete beta function's cost.
+SIMPSON_ABOVE = 2000
+
+
+def _bin_probability(n: int, k: int) -> Callable[[int], float]:
+    """``i -> P(floor(n U) = i)`` for ``U ~ Beta(k, n + 1 - k)``."""
+    if n <= SIMPSON_ABOVE:
+        return lambda i: beta_cdf(k, n + 1 - k, (i + 1) / n) - beta_cdf(k, n + 1 - k, i / n)
+    log_norm = math.lgamma(n + 1) - math.lgamma(k) - math.lgamma(n + 1 - k)
+
+    def density(u: float) -> float:
+        if u <= 0.0 or u >= 1.0:
+            return 0.0
+        return math.exp(log_norm + (k - 1) * math.log(u) + (n - k) * math.log1p(-u))
+
+    def p(i: int) -> float:
+        a, b = i / n, (i + 1) / n
+        return (b - a) / 6 * (density(a) + 4 * density((a + b) / 2) + density(b))
+
+    return p
+
+
 def _kth_index(n: int, k: int) -> dict[int, float]:
     """``P(the k-th smallest of n uniform indices into range(n) is i)``, the likely ``i`` only."""
     centre = min(n - 1, max(0, round(n * k / (n + 1))))
+    bin_p = _bin_probability(n, k)
     probs: dict[int, float] = {}
     for step in (1, -1):
         i = centre if step == 1 else centre - 1
         while 0 <= i < n:
-            p = beta_cdf(k, n + 1 - k, (i + 1) / n) - beta_cdf(k, n + 1 - k, i / n)
+            p = bin_p(i)
             if p < EPS and abs(i - centre) > 2:
                 break
             probs[i] = p
             i += step
+    if n > SIMPSON_ABOVE:  # the rule's small error, spread so the total stays 1
+        total = sum(probs.values())
+        probs = {i: p / total for i, p in probs.items()}
     return probs
 
 

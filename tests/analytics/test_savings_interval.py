@@ -142,3 +142,15 @@ def test_median_distribution_sums_to_one(n):
     dist = bootstrap.median_distribution(values)
     assert sum(dist.values()) == pytest.approx(1.0, abs=1e-9)
     assert min(dist) >= values[0] and max(dist) <= values[-1]
+
+
+@pytest.mark.parametrize("n", [2500, 2501])
+def test_large_samples_take_the_fast_rule_with_the_same_bounds(n, monkeypatch):
+    rng = random.Random(n)
+    base = [rng.uniform(600, 2400) for _ in range(8)]
+    prod = [rng.expovariate(1 / 300) for _ in range(n)]
+    fast = bootstrap.hours_interval(base, prod, 50.0)
+    monkeypatch.setattr(bootstrap, "SIMPSON_ABOVE", 10**9)  # the incomplete beta everywhere
+    exact = bootstrap.hours_interval(base, prod, 50.0)
+    assert fast.low == pytest.approx(exact.low, abs=1e-4)
+    assert fast.high == pytest.approx(exact.high, abs=1e-4)
