@@ -236,7 +236,14 @@ async def time_service(url: str, account_id: str, now: datetime, days: int, runs
     return samples, result, [r[0] for r in plan]
 
 
-async def time_http(url: str, now: datetime, days: int, runs: int) -> list[float]:
+async def time_http(
+    url: str,
+    now: datetime,
+    days: int,
+    runs: int,
+    path: str = "/api/v1/analytics/escalations",
+    params: dict[str, Any] | None = None,
+) -> list[float]:
     settings = Settings(database_url=url, run_workers=False, redis_url=None)
     app = create_app(settings, clock=FrozenClock(now))
     samples = []
@@ -246,13 +253,62 @@ async def time_http(url: str, now: datetime, days: int, runs: int) -> list[float
             headers = {"Authorization": f"Bearer {TOKEN}"}
             for i in range(runs + 3):
                 t = time.perf_counter()
-                r = await client.get(
-                    "/api/v1/analytics/escalations", params={"days": days}, headers=headers
-                )
+                r = await client.get(path, params=params or {"days": days}, headers=headers)
                 r.raise_for_status()
                 if i >= 3:
                     samples.append((time.perf_counter() - t) * 1000)
     return samples
+
+
+# The pilot's endpoints, each timed beside /analytics/escalations (days=30) in the same run.
+PILOT_PATHS = (
+    ("savings (with the interval)", "/api/v1/analytics/savings", {"days": 30}),
+    ("weekly, 12 weeks", "/api/v1/analytics/weekly", {"weeks": 12}),
+    ("seniors, 30 days", "/api/v1/analytics/seniors", {"days": 30}),
+    ("export csv, 30 days", "/api/v1/analytics/escalations/export", {"days": 30}),
+    (
+        "export json, 30 days",
+        "/api/v1/analytics/escalations/export",
+        {"days": 30, "format": "json"},
+    ),
+)
+
+
+async def time_pilot(url: str, now: datetime, runs: int) -> list[dict[str, Any]]:
+    """p50 of each pilot endpoint and its ratio to the escalations endpoint, alternating."""
+    out = []
+    for name, path, params in PILOT_PATHS:
+        ref = await time_http(url, now, 30, runs)
+        got = await time_http(url, now, 30, runs, path=path, params=params)
+        out.append(
+            {
+                "endpoint": name,
+                "p50_ms": _pct(got, 0.5),
+                "p99_ms": _pct(got, 0.99),
+                "reference_p50_ms": _pct(ref, 0.5),
+                "ratio_p50": _pct(got, 0.5) / _pct(ref, 0.5),
+            }
+        )
+    return out
+
+
+async def _add_baseline(pg_db: str, account_id: str, now: datetime) -> None:
+    """Eight stopwatch times, so savings computes its interval."""
+    conn = await asyncpg.connect(pg_db)
+    try:
+        user_id = await conn.fetchval(
+            "SELECT id FROM users WHERE account_id = $1 AND role = 'engineer' LIMIT 1", account_id
+        )
+        await conn.executemany(
+            "INSERT INTO baseline_observations (id, account_id, seconds, note, observed_at, "
+            "created_by_id, created_at, updated_at) VALUES ($1, $2, $3, NULL, $4, $5, $4, $4)",
+            [
+                (new_id(), account_id, float(s), now - timedelta(days=i), user_id)
+                for i, s in enumerate((1260, 1500, 1980, 900, 2400, 1680, 1140, 2100))
+            ],
+        )
+    finally:
+        await conn.close()
 
 
 def _plan_summary(plan: list[str]) -> list[str]:
@@ -324,6 +380,8 @@ async def main() -> int:
                     "stats": stats.model_dump(mode="json", exclude={"metric_definition"}),
                 }
             )
+        await _add_baseline(pg_db, account_id, now)
+        pilot = await time_pilot(sa_url, now, max(5, args.runs // 3))
     finally:
         if not args.keep:
             await _admin(args.pg, f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
@@ -346,6 +404,13 @@ async def main() -> int:
             f"| {r['n_with_action']:,} "
             f"| {r['service_ms']['p50']:.0f} ms | {r['service_ms']['p99']:.0f} ms "
             f"| {r['http_ms']['p50']:.0f} ms | {r['http_ms']['p99']:.0f} ms |"
+        )
+    print("\n| pilot endpoint | p50 | p99 | /analytics/escalations p50, same run | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for p in pilot:
+        print(
+            f"| {p['endpoint']} | {p['p50_ms']:.0f} ms | {p['p99_ms']:.0f} ms "
+            f"| {p['reference_p50_ms']:.0f} ms | {p['ratio_p50']:.2f} |"
         )
     for r in report["results"]:
         print(f"\nEXPLAIN ANALYZE (days={r['days']}):\n```")
