@@ -160,11 +160,13 @@ async def export(
 
 
 def _cell(value: Any) -> str:
-    """A JSON value (as the JSON export writes it) as a CSV cell; null is empty."""
+    """A value as the JSON export writes it, as a CSV cell; null is empty."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime):  # UTC, as pydantic writes it: ...T12:00:00Z
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(value)
 
 
@@ -174,8 +176,7 @@ def to_csv(rows: Sequence[ExportRow]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_FIELDS)
     for row in rows:
-        values = row.model_dump(mode="json")
-        writer.writerow([_cell(values[name]) for name in EXPORT_FIELDS])
+        writer.writerow([_cell(getattr(row, name)) for name in EXPORT_FIELDS])
     return out.getvalue()
 
 

@@ -269,11 +269,21 @@ async def user_names(session: AsyncSession, tenant: Tenant, ids: Sequence[str]) 
 
 async def export_rows(
     session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
-) -> Sequence[Handoff]:
-    """The tenant's handoffs created in ``(since, until]``, oldest first."""
-    stmt = (
-        select_scoped(Handoff, tenant)
-        .where(Handoff.created_at > since, Handoff.created_at <= until)
-        .order_by(Handoff.created_at, Handoff.id)
-    )
-    return (await session.execute(stmt)).scalars().all()
+) -> Sequence[Any]:
+    """The export's columns of the tenant's handoffs created in ``(since, until]``, oldest
+    first (plain rows, no ORM entities: an export is tens of thousands of them)."""
+    h = Handoff
+    stmt: Any = select(
+        h.id,
+        h.created_at,
+        h.urgency,
+        h.status,
+        h.claimed_at,
+        h.claimed_by_id,
+        h.first_action_at,
+        h.resolved_at,
+        h.breached_at,
+        h.claim_due_at,
+    ).where(h.created_at > since, h.created_at <= until)
+    stmt = scoped(stmt, Handoff, tenant).order_by(h.created_at, h.id)
+    return (await session.execute(stmt)).all()
