@@ -56,21 +56,26 @@ async def until_revoked_and_closed(reader: asyncio.StreamReader) -> float:
             return time.perf_counter()
 
 
-async def measure(run: Run, streams: int, revocations: int, concurrency: int) -> dict[str, float]:
+async def measure(
+    run: Run, streams: int, revocations: int, concurrency: int, dead: set[int]
+) -> dict[str, float]:
+    """``dead``: logins an earlier run ended (their streams are refused); ends more of them."""
     sem = asyncio.Semaphore(concurrency)
+    alive = [i for i in range(len(run.accounts)) if i not in dead][:streams]
 
     async def one(i: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         async with sem:
             return await open_stream(run, i)
 
-    opened = await asyncio.gather(*(one(i) for i in range(streams)))
+    opened = dict(zip(alive, await asyncio.gather(*(one(i) for i in alive)), strict=True))
     await asyncio.sleep(1.0)
     answer_ms: list[float] = []
     closed_ms: list[float] = []
-    step = max(1, streams // revocations)
+    step = max(1, len(alive) // revocations)
     async with httpx.AsyncClient(base_url=run.url, timeout=30) as client:
         for k in range(revocations):
-            index = (k * step) % streams
+            index = alive[(k * step) % len(alive)]
+            dead.add(index)
             reader, _ = opened[index]
             waiter = asyncio.create_task(until_revoked_and_closed(reader))
             token = run.accounts[index].eng_token
@@ -83,7 +88,7 @@ async def measure(run: Run, streams: int, revocations: int, concurrency: int) ->
             closed = await asyncio.wait_for(waiter, 30)
             answer_ms.append((answered - t0) * 1000)
             closed_ms.append((closed - t0) * 1000)
-    for _, writer in opened:
+    for _, writer in opened.values():
         writer.close()
     return {
         "answer_p50": pct(answer_ms, 0.5),
@@ -103,13 +108,17 @@ async def main(args: argparse.Namespace) -> None:
     await pg_admin(admin_url, f'CREATE DATABASE "{name}"')
     try:
         await asyncio.to_thread(upgrade, db_url)
-        accounts = await seed(db_url, args.streams)  # one login per stream
+        runs = len(args.servers.split(","))
+        # One login per stream, and enough for every run (each ends some for good).
+        accounts = await seed(db_url, args.streams + runs * args.revocations)
         rows = []
+        dead: set[int] = set()
         for kind in args.servers.split(","):
             run = Run(kind, args, db_url, accounts, sample_frame())
             run.start()
             try:
-                rows.append((kind, await measure(run, args.streams, args.revocations, 200)))
+                result = await measure(run, args.streams, args.revocations, 200, dead)
+                rows.append((kind, result))
             finally:
                 run.stop()
         print()
