@@ -239,6 +239,10 @@ class Fanout:
         """This process's streams of one session (of that account: ids never cross)."""
         return list(self._by_session.get(_key(account_id, session_id), ()))
 
+    def of_account(self, account_id: str) -> list[Subscription]:
+        """This process's queue streams of the account."""
+        return list(self._by_account.get(account_id, ()))
+
     def of_user(self, account_id: str, user_id: str) -> list[Subscription]:
         return list(self._by_user.get(_key(account_id, user_id), ()))
 

@@ -64,6 +64,19 @@ def apply(fanout: Streams, event: BusEvent) -> None:
     if after != before:
         for sub in local:
             notify(sub, after)
+        # The queue shows who is looking at an escalation before anyone claims it.
+        for sub in fanout.of_account(event.account_id):
+            sub.notify(Control("presence", data={"session_id": session_id, "viewers": after}))
+
+
+def catch_up(fanout: Streams, sub: Viewer) -> None:
+    """A new queue stream: who is viewing each of the account's sessions right now."""
+    prefix = f"{sub.account_id}/"
+    for key in list(fanout.presence):
+        if key.startswith(prefix):
+            session_id = key.removeprefix(prefix)
+            current = viewers(fanout, sub.account_id, session_id)
+            sub.notify(Control("presence", data={"session_id": session_id, "viewers": current}))
 
 
 def notify(sub: Viewer, current: list[dict[str, str]]) -> None:

@@ -154,6 +154,8 @@ class EventStream(Response):
             if session_id is not None:
                 await self._announce(presence.message("join", sub, fanout.node))
                 presence.notify(sub, presence.viewers(fanout, sub.account_id, session_id))
+            else:
+                presence.catch_up(fanout, sub)
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send(_chunk(f"retry: {self.retry_ms}\n\n".encode()))
             dedupe = Deduper(self.last_event_id or 0)
@@ -216,7 +218,7 @@ class EventStream(Response):
                     await send(_chunk(HEARTBEAT_FRAME))
                     continue
                 if item.kind == "presence":
-                    if item.data != shown:
+                    if queue_stream or item.data != shown:  # the queue's: one per session
                         shown = item.data
                         await send(_chunk(frame(event="presence", data=item.data)))
                     continue

@@ -94,10 +94,10 @@ async def test_escalate_claim_context_then_act(
     await expect(last).to_contain_text("Moved the printer back to VLAN 20")
     await expect(last.locator(".author")).to_have_text("Erin Engineer")
 
-    # The second senior, still on the stale screen, is told who holds it.
-    await late_page.locator("#claim-button").click()
-    await expect(late_page.locator("#claim-error")).to_have_text("Claimed by Erin Engineer")
+    # The second senior, still on the context screen, sees live who holds it: no Claim button.
     await expect(late_page.locator("#claim-holder-name")).to_have_text("Erin Engineer")
+    await expect(late_page.locator("#handoff-status")).to_have_text("claimed")
+    await expect(late_page.locator("#claim-button")).to_be_hidden()
 
     # The technician's session view shows who took it and the audit timeline.
     await tech_page.reload()

@@ -161,3 +161,19 @@ async def test_a_stalled_stream_is_noticed_and_caught_up_without_a_reload(
         assert await page.evaluate("window.__marker") == 1  # no reload happened
     finally:
         await proxy.stop()
+
+
+async def test_the_queue_card_says_who_is_looking_before_anyone_claims(
+    live_server: LiveServer, page_as: PageAs, factory: Factory
+) -> None:
+    team = await factory.team()
+    h = await _escalated(live_server, team["tech"])
+    queue = await page_as(team["eng"])
+    await queue.goto("/escalations?status=open")
+    card = queue.locator(f"#handoff-{h['id']}")
+    await expect(card).to_be_visible()
+    looking = await page_as(team["eng2"])
+    await looking.goto(f"/escalations/{h['id']}")  # reading the handoff context
+    await expect(card.locator("[data-viewers]")).to_have_text(f"{team['eng2'].name} is viewing")
+    await looking.close()
+    await expect(card.locator("[data-viewers]")).to_be_hidden()

@@ -156,3 +156,35 @@ async def test_other_sessions_and_queue_noise_are_not_streamed_and_replay_follow
         )
         released = await next_of(reader, "handoff.released")
         assert released.json["status"] == "open"
+
+
+async def test_the_queue_stream_says_who_is_viewing_each_session(
+    sse_server: SSEServer, factory: Factory
+) -> None:
+    team = await factory.team()
+    tech, eng = team["tech"], team["eng"]
+    h = await escalated(sse_server, tech)
+    queue_path = "/api/v1/handoffs/stream"
+    async with (
+        httpx.AsyncClient(base_url=sse_server.url, timeout=10) as client,
+        client.stream("GET", queue_path, headers=eng.headers) as response,
+    ):
+        queue = SSEReader(response)
+        assert (await queue.next()).retry is not None
+        async with session_stream(sse_server, h["session_id"], tech) as (_, mine):
+            await presence_until(mine, {tech.name})
+            seen = await next_of(queue, "presence")
+            assert seen.id is None  # not an event of the log: no id to resume after
+            assert seen.json == {
+                "session_id": h["session_id"],
+                "viewers": [{"id": tech.id, "name": tech.name}],
+            }
+            # A queue stream opened now is told at once.
+            async with (
+                httpx.AsyncClient(base_url=sse_server.url, timeout=10) as late_client,
+                late_client.stream("GET", queue_path, headers=team["eng2"].headers) as late,
+            ):
+                first = await next_of(SSEReader(late), "presence")
+                assert first.json["viewers"] == [{"id": tech.id, "name": tech.name}]
+        gone = await next_of(queue, "presence")
+        assert gone.json == {"session_id": h["session_id"], "viewers": []}

@@ -6,7 +6,7 @@
 // `resync` the queue reloads. After a drop it says how many escalations arrived meanwhile.
 import { LiveClient, connectionIndicator } from "/static/live_client.js";
 import { attention } from "/static/queue_attention.js";
-import { applyEvent, reconcile as reconcileCards, startClock } from "/static/queue_cards.js";
+import { applyEvent, applyPresence, reconcile as reconcileCards, startClock } from "/static/queue_cards.js";
 
 const STREAM_URL = "/api/v1/handoffs/stream";
 
@@ -74,6 +74,7 @@ if (queue && template && window.fetch && window.ReadableStream) {
   const client = new LiveClient({
     url: STREAM_URL,
     onEvent(type, h) {
+      if (type === "presence") return applyPresence(h);
       if (!type.startsWith("handoff.")) return;
       apply(type, h);
       // Created before the stream came back, and not seen: it arrived while disconnected (the

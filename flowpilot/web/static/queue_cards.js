@@ -319,6 +319,7 @@ export function applyEvent(type, h) {
     removeCard(existing);
   }
   updateEmptyState();
+  if (card && card.isConnected) showViewers(card);
   return { card, added };
 }
 
@@ -347,4 +348,35 @@ if (queue && template) {
     if (ids.has(card.dataset.handoffId)) markNew(card);
   });
   document.addEventListener("visibilitychange", seeAgain);
+}
+
+// --- who is looking (presence on the queue stream) -------------------------------------------
+
+const viewersBySession = new Map(); // session id -> [{id, name}]
+
+function showViewers(card) {
+  let el = card.querySelector("[data-viewers]");
+  const me = document.body.dataset.me || "";
+  const names = (viewersBySession.get(card.dataset.sessionId) || [])
+    .filter((v) => v.id !== me)
+    .map((v) => v.name);
+  if (!names.length) {
+    if (el) el.hidden = true;
+    return;
+  }
+  if (!el) {
+    el = document.createElement("p");
+    el.className = "card-viewers small muted";
+    el.dataset.viewers = "";
+    (card.querySelector(".card-side") || card).appendChild(el);
+  }
+  const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+  el.textContent = `${list} ${names.length > 1 ? "are" : "is"} viewing`;
+  el.hidden = false;
+}
+
+export function applyPresence(data) {
+  if (!data || !data.session_id) return;
+  viewersBySession.set(data.session_id, data.viewers || []);
+  queue.querySelectorAll(`.handoff-card[data-session-id="${CSS.escape(data.session_id)}"]`).forEach(showViewers);
 }

@@ -56,6 +56,22 @@ function updatePanel(type, h, me) {
     }
     if (link) summary.append(link);
   }
+  // The handoff context screen (/escalations/{id}) shows the holder in its claim bar.
+  const context = document.getElementById("handoff-context");
+  if (context && context.dataset.handoffId === h.id) {
+    context.dataset.status = h.status;
+    const status = document.getElementById("handoff-status");
+    if (status) {
+      status.textContent = h.status;
+      status.className = `badge handoff-status status-${h.status}`;
+    }
+    const holder = document.getElementById("claim-holder");
+    const holderName = document.getElementById("claim-holder-name");
+    if (holder && holderName) {
+      holder.hidden = h.status !== "claimed";
+      holderName.textContent = who(h.claimed_by_name, h.claimed_by_id, me);
+    }
+  }
   // Buttons that no longer apply go; new ones come with a reload (the banner offers it).
   if (h.status !== "open") {
     document.querySelectorAll('[data-action="claim"], [data-handoff-action="cancel"]').forEach((b) => {
