@@ -154,4 +154,6 @@ async def test_engineer_reads_but_cannot_add_steps_to_a_technicians_session(
     await page.goto(f"/sessions/{created.json()['id']}")
     await expect(page.locator("h1")).to_have_text("Laptop won't boot")
     await expect(page.locator("#step-form")).to_have_count(0)
-    await expect(page.locator("#step-readonly")).to_contain_text("Only the assignee")
+    await expect(page.locator("#step-readonly")).to_have_text(
+        f"Only the session's owner ({team['tech'].name}) or an admin can add steps."
+    )
