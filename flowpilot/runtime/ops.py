@@ -57,7 +57,11 @@ async def _check(probe: Coroutine[Any, Any, bool]) -> str:
     return "ok" if ok else "unreachable"
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
 async def metrics(request: Request) -> Response:
     ctx = context_of(request)
     token = ctx.settings.metrics_token
