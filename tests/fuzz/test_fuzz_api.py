@@ -2,7 +2,7 @@
 bounded) for every operation, as every role and anonymously. No answer may be a 5xx, and every
 answer must be documented: its status, content type, headers and body schema.
 
-Bounded by ``FLOWPILOT_FUZZ_EXAMPLES`` examples per operation and role (default 6). Failures
+Bounded by ``FLOWPILOT_FUZZ_EXAMPLES`` examples per operation and role (default 4). Failures
 are collected per operation and reported together; each one found becomes a regression test
 (tests/hardening).
 """
@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fuzz.conftest import FuzzTarget
 
-EXAMPLES = int(os.environ.get("FLOWPILOT_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FLOWPILOT_FUZZ_EXAMPLES", "4"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
