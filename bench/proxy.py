@@ -52,6 +52,7 @@ from flowpilot.kernel.db.engines import make_engine, make_sessionmaker  # noqa: 
 from flowpilot.models import Handoff, LoginSession  # noqa: E402
 from flowpilot.runtime.migrate import upgrade  # noqa: E402
 from tests import nginx, servers  # noqa: E402
+from tests.redis_keys import delete_prefix  # noqa: E402
 
 READ_SIZE = 65536
 CREATED = b"event: handoff.created"
@@ -200,13 +201,16 @@ async def claimed(db_url: str, ids: list[str]) -> int:
     return int(n or 0)
 
 
+REDIS_PREFIX = f"fpbench:proxy:{uuid.uuid4().hex[:8]}"
+
+
 def start_replicas(
     db_url: str, args: argparse.Namespace, workdir: Path
 ) -> list[servers.LiveServer]:
     settings = {
         "FLOWPILOT_DATABASE_URL": db_url,
         "FLOWPILOT_REDIS_URL": args.redis,
-        "FLOWPILOT_REDIS_PREFIX": f"fpbench:proxy:{uuid.uuid4().hex[:8]}",
+        "FLOWPILOT_REDIS_PREFIX": REDIS_PREFIX,
         "FLOWPILOT_RUN_WORKERS": "false",
         "FLOWPILOT_TRUSTED_PROXIES": "127.0.0.1",
     }
@@ -333,6 +337,7 @@ async def main(args: argparse.Namespace) -> None:
             nginx.stop(proxy)
         for replica in replicas:
             servers.stop(replica)
+        delete_prefix(args.redis, REDIS_PREFIX)  # leave Redis as we found it
         shutil.rmtree(workdir, ignore_errors=True)
         await pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

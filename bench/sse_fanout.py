@@ -39,6 +39,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.redis_keys import delete_prefix  # noqa: E402
+
 READ_SIZE = 65536
 CREATED = b"event: handoff.created"
 
@@ -237,6 +239,7 @@ class Run:
         self.probe = Probe()
         self.request_ms: list[float] = []  # how long the escalation request itself took
         self.proc: subprocess.Popen[bytes] | None = None
+        self.redis_prefix = f"fpbench:{uuid.uuid4().hex[:8]}"
 
     def start(self) -> None:
         log = open(f"/tmp/sse_bench_{self.kind}.log", "wb")  # noqa: SIM115
@@ -264,7 +267,7 @@ class Run:
                 **os.environ,
                 "FLOWPILOT_DATABASE_URL": self.db_url,
                 "FLOWPILOT_RUN_WORKERS": "false",
-                "FLOWPILOT_REDIS_PREFIX": f"fpbench:{uuid.uuid4().hex[:8]}",
+                "FLOWPILOT_REDIS_PREFIX": self.redis_prefix,
                 "FLOWPILOT_MAILBOX_DIR": "/tmp/sse_bench_mailbox",
             }
             env.pop("FLOWPILOT_REDIS_URL", None)
@@ -291,6 +294,8 @@ class Run:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        if self.kind == "redis":
+            delete_prefix(self.args.redis, self.redis_prefix)  # leave Redis as we found it
 
     def request(self, account: Account) -> bytes:
         if self.kind == "reference":

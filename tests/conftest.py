@@ -31,10 +31,19 @@ from flowpilot.kernel.settings import Settings
 from flowpilot.runtime.app import create_app
 from flowpilot.runtime.migrate import upgrade
 from tests.factories import Factory
+from tests.redis_keys import delete_prefix
 
 POSTGRES_URL = os.environ.get("FLOWPILOT_TEST_POSTGRES_URL") or None
 REDIS_URL = os.environ.get("FLOWPILOT_TEST_REDIS_URL") or None
 RUN_ID = uuid.uuid4().hex[:8]
+# PostgreSQL connections: a run must fit in ~40 (two runs on one default server, max_connections
+# 100, both pass). Per xdist worker: the app under test (its request pool, APP_POOL_SIZE, and
+# its system path, bounded by it) and the test's own engine (POOL_SIZE + MAX_OVERFLOW); servers
+# started as processes get the same pool (tests/servers.py).
+# tests/ops/test_connection_budget.py checks the sum.
+APP_POOL_SIZE = 4
+POOL_SIZE, MAX_OVERFLOW = 2, 3
+POOL_SETTINGS = {"db_pool_size": APP_POOL_SIZE}
 
 
 def _worker() -> str:
@@ -92,8 +101,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_prefix() -> str:
-    return f"fptest:{_worker()}:{RUN_ID}"
+def redis_prefix() -> Iterator[str]:
+    """This worker's Redis key prefix; every key under it is deleted when the worker ends."""
+    prefix = f"fptest:{_worker()}:{RUN_ID}"
+    yield prefix
+    if REDIS_URL:
+        delete_prefix(REDIS_URL, prefix)
 
 
 @pytest.fixture
@@ -113,6 +126,7 @@ def settings(database_url: str, tmp_path: Path, redis_prefix: str) -> Settings:
         secret_key="test-secret",
         run_workers=False,
         base_url="http://testserver",
+        **POOL_SETTINGS,
     )
 
 
@@ -139,7 +153,7 @@ async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession
     builds and inspects data across accounts. The app under test runs its requests as the app
     role, under row-level security on PostgreSQL.
     """
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
     try:
         yield make_sessionmaker(engine)
     finally:

@@ -110,7 +110,11 @@ async def seniors(
     return SeniorsOut(items=await breakdown.seniors(session, tenant=actor, days=days, now=now))
 
 
-@router.get("/analytics/escalations/export", response_model=ExportOut)
+@router.get(
+    "/analytics/escalations/export",
+    response_model=ExportOut,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV (format=csv), or JSON"}},
+)
 async def export(
     actor: SeniorUser,
     session: SessionDep,

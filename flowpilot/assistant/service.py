@@ -184,7 +184,8 @@ async def keep_answer(
     expected = answer_token(
         secret, account_id=actor.account_id, session_id=session_id, answer=answer
     )
-    if not hmac.compare_digest(expected, token):
+    # Bytes: compare_digest raises on non-ASCII str, and a token is whatever the client sent.
+    if not hmac.compare_digest(expected.encode(), token.encode()):
         raise Invalid("token", "does not match this answer in this session; ask again")
     content = answer.strip()
     existing = await repo.assistant_step(session, actor, session_id=session_id, content=content)

@@ -28,16 +28,38 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+SURROGATE_MESSAGE = "must be valid Unicode text (it holds a lone surrogate)"
+
+
 def has_nul(value: Any) -> bool:
     """True if ``value`` (text, or a list/dict of it, keys included) holds a NUL character,
     which PostgreSQL text cannot store."""
+    return text_problem(value) == NUL_MESSAGE
+
+
+def text_problem(value: Any) -> str | None:
+    """Why text in ``value`` (or in a list/dict of it, keys included) cannot be stored: a NUL
+    character (PostgreSQL text cannot hold one) or a lone surrogate (JSON's ``"\\ud800"``: not
+    encodable as UTF-8). None when it can."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return NUL_MESSAGE
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return SURROGATE_MESSAGE
+        return None
     if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(has_nul(v) for v in value)
-    return False
+        items: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return None
+    for item in items:
+        problem = text_problem(item)
+        if problem:
+            return problem
+    return None
 
 
 def _leaves(annotation: Any) -> set[Any]:
@@ -53,9 +75,9 @@ def _leaves(annotation: Any) -> set[Any]:
 class StrictInput(BaseModel):
     """Input bodies reject unknown fields and strip surrounding whitespace.
 
-    Every field also refuses text with a NUL character, and numbers refuse booleans and
-    strings (``true`` is not 1 second, ``"60"`` is a typo to report), as do times (a number
-    there is not an ISO 8601 time). HTML forms only send text: pages validate with
+    Every field also refuses text with a NUL character or a lone surrogate, and numbers refuse
+    booleans and strings (``true`` is not 1 second, ``"60"`` is a typo to report), as do times
+    (a number there is not an ISO 8601 time). HTML forms only send text: pages validate with
     ``context=FORM`` and get the usual conversions.
     """
 
@@ -64,8 +86,9 @@ class StrictInput(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _plain_values(cls, value: Any, info: ValidationInfo) -> Any:
-        if has_nul(value):
-            raise ValueError(NUL_MESSAGE)
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
         field = cls.model_fields.get(info.field_name or "")
         if field is None or value is None or (info.context or {}).get("form"):
             return value

@@ -28,6 +28,7 @@ from flowpilot.live import stream as event_stream
 from flowpilot.live.endpoints import router as events
 from flowpilot.notifications.endpoints import router as notifications
 from flowpilot.runtime import context as ctx_mod
+from flowpilot.runtime import openapi
 from flowpilot.runtime.middleware import BodySizeLimit, ProxyHeaders, RefuseNul
 from flowpilot.runtime.observability import HttpDurations
 from flowpilot.runtime.ops import router as ops
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.include_router(router)
 
     mount_static(app)
+    openapi.install(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

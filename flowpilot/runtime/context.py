@@ -78,7 +78,12 @@ def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
         pool_size=settings.db_pool_size,
         max_overflow=0,
     )
-    system = make_system_path(settings.system_url)
+    # The system path (jobs) stays within the request pool's size too (small in tests).
+    system = make_system_path(
+        settings.system_url,
+        pool_size=min(5, settings.db_pool_size),
+        max_overflow=min(10, settings.db_pool_size),
+    )
     # Requests' events are marked published in cross-account batches: the system path's work.
     marks.write_with(engine, system.engine)
     metrics = Metrics()

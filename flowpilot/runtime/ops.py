@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from flowpilot.kernel.context import context_of
@@ -57,7 +58,14 @@ async def _check(probe: Coroutine[Any, Any, bool]) -> str:
     return "ok" if ok else "unreachable"
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        401: {"content": {"text/plain": {}}, "description": "FLOWPILOT_METRICS_TOKEN is set"},
+    },
+)
 async def metrics(request: Request) -> Response:
     ctx = context_of(request)
     token = ctx.settings.metrics_token

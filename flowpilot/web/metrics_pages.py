@@ -20,7 +20,7 @@ from flowpilot.analytics.schemas import EscalationStats
 from flowpilot.auth.deps import SeniorUser
 from flowpilot.kernel.deps import NowDep, SessionDep
 from flowpilot.kernel.errors import Invalid
-from flowpilot.kernel.schemas import NUL_MESSAGE, has_nul
+from flowpilot.kernel.schemas import text_problem
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.web import words
 from flowpilot.web.render import render
@@ -143,8 +143,9 @@ async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     for name, value in fields.items():
-        if has_nul(value):
-            raise Invalid(name, NUL_MESSAGE)
+        problem = text_problem(value)
+        if problem:
+            raise Invalid(name, problem)
     return fields
 
 

@@ -3,6 +3,8 @@ on SQLite and PostgreSQL alike (PostgreSQL text cannot hold a NUL character)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.factories import PASSWORD, open_session
@@ -166,3 +168,22 @@ async def test_nul_in_a_page_form_answers_422_naming_the_field(client, factory):
     assert "note" in r.text.lower()
     items = (await client.get("/api/v1/analytics/baseline", headers=eng.headers)).json()["items"]
     assert items == []
+
+
+async def test_a_lone_surrogate_in_text_names_the_field(client, factory):
+    tech = await factory.user()
+    body = json.dumps({"title": "ok \ud800", "problem": "p"})  # "\\ud800" on the wire
+    headers = {**tech.headers, "content-type": "application/json"}
+    named(await client.post("/api/v1/sessions", content=body, headers=headers), "title")
+
+
+async def test_a_non_ascii_keep_token_is_refused_naming_the_token(client, factory):
+    """Found by the fuzzer: hmac.compare_digest raised on non-ASCII text (a 500)."""
+    tech = await factory.user()
+    s = await open_session(client, tech)
+    r = await client.post(
+        f"/api/v1/sessions/{s['id']}/assistant/keep",
+        json={"token": "ã\u00a6", "answer": "Restart the spooler"},
+        headers=tech.headers,
+    )
+    named(r, "token")

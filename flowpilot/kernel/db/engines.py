@@ -156,10 +156,13 @@ class SystemPath:
     sessionmaker: async_sessionmaker[AsyncSession]
 
 
-def make_system_path(database_url: str) -> SystemPath:
+def make_system_path(
+    database_url: str, *, pool_size: int = 5, max_overflow: int = 10
+) -> SystemPath:
     kwargs: dict[str, Any] = {}
     if not database_url.startswith("sqlite"):
-        kwargs = {"pool_size": 5, "max_overflow": 10}  # jobs: a few short transactions at once
+        # Jobs: a few short transactions at once.
+        kwargs = {"pool_size": pool_size, "max_overflow": max_overflow}
     engine = make_engine(database_url, **kwargs)
     event.listen(engine.sync_engine, "checkout", _refuse_in_request)
     return SystemPath(engine, make_sessionmaker(engine))
