@@ -164,11 +164,11 @@ async def add_tokens(maker: object, people: list[Actor], now: datetime) -> list[
 @dataclass
 class Seeded:
     queue_token: str
-    claim_ids: dict[int, list[str]]  # per server shape
+    claim_ids: dict[str, list[str]]  # per run (server shape, checkout, round)
     claim_tokens: list[str]
 
 
-async def seed_all(db_url: str, args: argparse.Namespace, shapes: list[int]) -> Seeded:
+async def seed_all(db_url: str, args: argparse.Namespace, runs: list[str]) -> Seeded:
     engine = make_engine(db_url)
     maker = make_sessionmaker(engine)
     now = datetime.now(UTC) - timedelta(days=30)
@@ -183,8 +183,8 @@ async def seed_all(db_url: str, args: argparse.Namespace, shapes: list[int]) -> 
     queue_token = (await add_tokens(maker, queue_people[1:], now))[0]
     claim_people = await seed_people(maker, args.claimers, now)
     claim_ids = {}
-    for shape in shapes:
-        claim_ids[shape] = await bulk_handoffs(
+    for run in runs:
+        claim_ids[run] = await bulk_handoffs(
             engine, claim_people[0], claim_people[1:], args.claim_handoffs, now, statuses=("open",)
         )
     claim_tokens = await add_tokens(maker, claim_people[1:], now)
@@ -213,38 +213,45 @@ async def claimed(db_url: str, ids: list[str]) -> int:
 
 
 def start_server(
-    db_url: str, workers: int, args: argparse.Namespace, workdir: Path
+    db_url: str, workers: int, args: argparse.Namespace, workdir: Path, source: Path
 ) -> servers.LiveServer:
     settings = {"FLOWPILOT_DATABASE_URL": db_url, "FLOWPILOT_RUN_WORKERS": "false"}
     if workers > 1:
         settings["FLOWPILOT_REDIS_URL"] = args.redis
         settings["FLOWPILOT_REDIS_PREFIX"] = args.redis_prefix
     server = servers.start_cli(
-        workdir / f"w{workers}", "serve", "--workers", str(workers), **settings
+        workdir / f"w{workers}", "serve", "--workers", str(workers), source=source, **settings
     )
     servers.wait_ready(server)
     return server
 
 
 async def run_shape(
-    db_url: str, workers: int, seeded: Seeded, args: argparse.Namespace, workdir: Path
+    db_url: str, run: str, seeded: Seeded, args: argparse.Namespace, workdir: Path
 ) -> list[Measured]:
-    server = start_server(db_url, workers, args, workdir)
+    workers, source = int(run.split(" ", 1)[0]), Path(args.compare if "compare" in run else ROOT)
+    server = start_server(db_url, workers, args, workdir, source)
     try:
-        async with httpx.AsyncClient(timeout=10) as client:  # warm every worker's pool a little
-            for _ in range(50 * workers):
-                warm = await client.get(
+        # Warm every worker's pool: as many requests in flight as the claims will have.
+        limits = httpx.Limits(max_connections=args.claim_connections)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+            async def warm() -> None:
+                answer = await client.get(
                     f"{server.url}/api/v1/me",
                     headers={"Authorization": f"Bearer {seeded.queue_token}"},
                 )
-                warm.raise_for_status()
+                answer.raise_for_status()
+
+            for _ in range(10 * workers):
+                await asyncio.gather(*(warm() for _ in range(args.claim_connections)))
+        reads = [] if args.claims_only else ["/api/v1/me", "/api/v1/handoffs/queue"]
         results = [
             measured_get(server, "/healthz", None, args),
-            measured_get(server, "/api/v1/me", seeded.queue_token, args),
-            measured_get(server, "/api/v1/handoffs/queue", seeded.queue_token, args),
+            *(measured_get(server, path, seeded.queue_token, args) for path in reads),
             measured_get(server, "/healthz", None, args),
         ]
-        ids = seeded.claim_ids[workers]
+        ids = seeded.claim_ids[run]
         before = server_cpu_seconds(server.process.pid)
         claims = await asyncio.to_thread(
             run_claims, server.url, claim_pairs(ids, seeded.claim_tokens),
@@ -279,6 +286,10 @@ async def main(args: argparse.Namespace) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     wrk_path()  # installed before anything is measured
     shapes = [int(w) for w in args.workers.split(",")]
+    checkouts = ["this", "compare"] if args.compare else ["this"]
+    runs = [
+        f"{w} {c} {r}" for w in shapes for r in range(args.rounds) for c in checkouts
+    ]  # alternating: the box's load drifts
     name = f"fp_bench_http_{uuid.uuid4().hex[:8]}"
     prefix = args.redis_prefix = f"fpbench:http:{uuid.uuid4().hex[:8]}"
     head = args.postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -287,9 +298,9 @@ async def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fp-bench-http-"))
     try:
         await asyncio.to_thread(upgrade, db_url)
-        seeded = await seed_all(db_url, args, shapes)
+        seeded = await seed_all(db_url, args, runs)
         load_before = os.getloadavg()
-        by_shape = {w: await run_shape(db_url, w, seeded, args, workdir) for w in shapes}
+        by_run = {run: await run_shape(db_url, run, seeded, args, workdir) for run in runs}
         load_after = os.getloadavg()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -304,14 +315,19 @@ async def main(args: argparse.Namespace) -> None:
         f"{args.other_rows}, no statistics"
     )
     print()
-    print("| workers | request | req/s | x /healthz | server CPU/req | p50 | p99 | statuses |")
-    print("|---:|---|---:|---:|---:|---:|---:|---|")
-    for workers, results in by_shape.items():
-        ref = (results[0].rate + results[3].rate) / 2
+    if args.compare:
+        print(f"checkout 'compare': {args.compare}; 'this': {ROOT}")
+    print("| workers | checkout, round | request | req/s | x /healthz | server CPU/req | p50 | p99 "
+          "| statuses |")  # fmt: skip
+    print("|---:|---|---|---:|---:|---:|---:|---:|---|")
+    for run, results in by_run.items():
+        workers, checkout = run.split(" ", 1)
+        healthz = [r for r in results if r.name == "/healthz"]
+        ref = sum(r.rate for r in healthz) / len(healthz)
         for r in results:
             print(
-                f"| {workers} | {r.name} | {r.rate:.0f} | {r.rate / ref:.2f} | {r.cpu_ms:.2f} ms "
-                f"| {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.statuses} |"
+                f"| {workers} | {checkout} | {r.name} | {r.rate:.0f} | {r.rate / ref:.2f} "
+                f"| {r.cpu_ms:.2f} ms | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.statuses} |"
             )
 
 
@@ -326,6 +342,11 @@ if __name__ == "__main__":
     parser.add_argument("--claim-handoffs", type=int, default=5000)
     parser.add_argument("--queue-rows", type=int, default=10000)
     parser.add_argument("--other-rows", type=int, default=100000)
+    parser.add_argument(
+        "--compare", help="another checkout (e.g. main's): its server alternates with this one"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs per checkout and shape")
+    parser.add_argument("--claims-only", action="store_true", help="skip /me and the queue")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     asyncio.run(main(parser.parse_args()))

@@ -120,12 +120,15 @@ def running(*workdirs_and_settings: tuple[Path, dict[str, str]]) -> Iterator[lis
             stop(server)
 
 
-def start_cli(workdir: Path, *args: str, port: int | None = None, **settings: str) -> LiveServer:
+def start_cli(
+    workdir: Path, *args: str, port: int | None = None, source: Path = ROOT, **settings: str
+) -> LiveServer:
     """Start ``flowpilot <args>`` as a deployment runs it, without waiting.
 
     ``serve`` listens on ``port`` (default: a free one; a restart passes the same port again)
     with ``--no-migrate`` unless ``args`` say otherwise; ``worker`` has no URL. The log (appended
-    to across restarts) is ``<workdir>/<command>.log``.
+    to across restarts) is ``<workdir>/<command>.log``. ``source``: the checkout whose code runs
+    (a benchmark compares another one in the same run).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     command = list(args)
@@ -141,7 +144,7 @@ def start_cli(workdir: Path, *args: str, port: int | None = None, **settings: st
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "flowpilot.runtime.cli", *command],
-            cwd=ROOT, env=server_env(workdir, url or "http://127.0.0.1", **settings), stdout=log,
+            cwd=source, env=server_env(workdir, url or "http://127.0.0.1", **settings), stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     return LiveServer(url, port, log_path, workdir / "mailbox", process)

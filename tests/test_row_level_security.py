@@ -28,7 +28,7 @@ from flowpilot.kernel.clock import FrozenClock
 from flowpilot.kernel.db.base import Base
 from flowpilot.kernel.db.engines import MisconfiguredRoles, SystemPathInRequest
 from flowpilot.kernel.settings import Settings
-from flowpilot.kernel.tenancy import act_for, act_for_nobody
+from flowpilot.kernel.tenancy import act_for, act_for_from_start, act_for_nobody
 from flowpilot.live.stream import EventStream
 from flowpilot.models import ClaimLink, Delivery, LoginSession
 from flowpilot.runtime.app import create_app
@@ -167,6 +167,36 @@ async def test_the_account_never_outlives_its_transaction_on_a_pooled_connection
         assert (await conn.execute(text("SELECT count(*) FROM handoffs"))).scalar_one() == 1
         await conn.commit()
         assert (await conn.execute(text("SELECT count(*) FROM handoffs"))).scalar_one() == 0
+
+
+async def test_a_session_acting_from_its_start_ends_its_transactions_cleanly(
+    accounts: tuple[Account, Account], app: FastAPI
+) -> None:
+    """A remembered caller's transaction begins and sets its account in one round trip
+    (kernel.pg_begin); it commits, rolls back after an error, and leaves nothing behind."""
+    a, b = accounts
+    maker = app.state.ctx.sessionmaker
+    for end in ("commit", "error"):
+        async with maker() as session:
+            await act_for_from_start(session, a)
+            assert await _owners(session, "handoffs") == {a.account_id}
+            connection = await session.connection()
+            pid = (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+            if end == "commit":
+                await session.commit()
+            else:
+                with pytest.raises(DBAPIError):
+                    await session.execute(text("SELECT 1/0"))
+                await session.rollback()
+            assert await _owners(session, "users") == {a.account_id}  # a new transaction
+            await session.commit()
+        async with maker() as session:  # the same pooled connection: in no transaction, no account
+            connection = await session.connection()
+            again = (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+            assert again == pid
+            assert await _owners(session, "handoffs") == set()
+            await act_for_from_start(session, b)  # in a transaction already: a statement
+            assert await _owners(session, "handoffs") == {b.account_id}
 
 
 async def _refused(session: AsyncSession, sql: str, params: dict[str, Any]) -> str:

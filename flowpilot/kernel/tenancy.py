@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from flowpilot.kernel.errors import NotFound
+from flowpilot.kernel.pg_begin import begin_with_setting
 
 ACCOUNT_SETTING = "app.account_id"
 """The PostgreSQL setting the row-level security policies compare ``account_id`` with."""
@@ -159,7 +160,9 @@ def _on_begin(session: Session, transaction: SessionTransaction, connection: Con
     if transaction.parent is not None or account_id is None:
         return
     if connection.dialect.name == "postgresql":
-        connection.execute(_SET_ACCOUNT, {"account_id": account_id})
+        # One round trip for BEGIN and the account where the driver allows (kernel.pg_begin).
+        if not begin_with_setting(connection, ACCOUNT_SETTING, account_id):
+            connection.execute(_SET_ACCOUNT, {"account_id": account_id})
         session.info[_SET_IN_TRANSACTION] = account_id
 
 
