@@ -182,10 +182,9 @@ def _claim_stmt_pg() -> Any:
     ``claimed`` is the conditional UPDATE (exactly one concurrent caller gets its row);
     ``assigned`` re-assigns the session to the winner in the same statement. The winner gets
     one row with ``won`` true and everything the answer and the event need. A refused caller
-    gets the handoff as this statement's snapshot saw it (``won`` false), or no row when the
-    handoff is not the tenant's. The snapshot predates a winner that committed while this
-    UPDATE waited on the row lock, so a refused row that still reads ``open`` is re-read by
-    :func:`holder` (a new statement sees the winner).
+    gets the handoff as it is now (``won`` false; a winner that committed while this UPDATE
+    waited on the row lock included), or no row when the handoff is not the tenant's. A
+    refused row that still reads ``open`` is re-read by :func:`holder`.
     """
     h = cast(Table, Handoff.__table__)
     s = cast(Table, AiSession.__table__)
@@ -206,18 +205,28 @@ def _claim_stmt_pg() -> Any:
         _name_of(claimed.c.escalated_by_id).label("escalated_by_name"),
         _name_of(claimed.c.claimed_by_id).label("claimed_by_name"),
     ).join_from(claimed, assigned, assigned.c.id == claimed.c.session_id)
+    # FOR SHARE: a row changed by a transaction that committed while this statement waited is
+    # read as it is now (READ COMMITTED follows a locked row to its latest version), not as
+    # the snapshot saw it. Only a refused caller takes it, until its transaction ends. (FOR KEY
+    # SHARE would not do: it may lock the old version, as the winner changed no key.)
+    latest = (
+        select(h)
+        .where(
+            h.c.id == bindparam("p_handoff_id"),
+            tenant_column(h.c.account_id),
+            ~exists(select(claimed.c.id)),
+        )
+        .with_for_update(read=True)
+        .cte("latest")
+    )
     refused = select(
         literal(False).label("won"),
-        *h.c,
+        *latest.c,
         null().label("title"),
         null().label("customer"),
         null().label("asset"),
         null().label("escalated_by_name"),
-        _name_of(h.c.claimed_by_id).label("claimed_by_name"),
-    ).where(
-        h.c.id == bindparam("p_handoff_id"),
-        tenant_column(h.c.account_id),
-        ~exists(select(claimed.c.id)),
+        _name_of(latest.c.claimed_by_id).label("claimed_by_name"),
     )
     return union_all(won, refused)
 
