@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         "(requests beyond it wait for one)",
         ge=1,
     )
+    db_pool_timeout_seconds: float = _s(
+        30.0,
+        "PostgreSQL: how long a request waits for a free connection before it answers 503 "
+        "with Retry-After (nothing is written)",
+        gt=0,
+        le=300,
+    )
     redis_url: str | None = _s(
         None, "Redis Streams event bus for several replicas (unset: in-process)"
     )

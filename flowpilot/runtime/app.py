@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
@@ -95,6 +96,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # A race lost to a database constraint (e.g. a duplicate email): nothing was written.
         return JSONResponse(
             {"detail": "conflicts with existing data; nothing was changed"}, status_code=409
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every database connection stayed busy past FLOWPILOT_DB_POOL_TIMEOUT_SECONDS: the
+        # request never reached the database, so it can simply be sent again.
+        return JSONResponse(
+            {"detail": "the server is busy; nothing was changed, try again in a moment"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -77,6 +77,7 @@ def build_context(settings: Settings, clock: Clock | None = None) -> AppContext:
         # above the pool's size would open (and authenticate) a connection per request.
         pool_size=settings.db_pool_size,
         max_overflow=0,
+        pool_timeout=settings.db_pool_timeout_seconds,
     )
     # The system path (jobs) stays within the request pool's size too (small in tests).
     system = make_system_path(

@@ -3,7 +3,8 @@
 FastAPI documents the success answer and a 422 for request validation. FlowPilot also answers
 401/403 (authentication, role, CSRF), 404 (another account's or no object), 409 (a business rule
 or a lost race), 413 (body too large), 422 (validation: a list of field errors; a business rule:
-a sentence naming the field), 429 (failed logins) and 502 (the language model). All of them
+a sentence naming the field), 429 (failed logins), 502 (the language model) and 503 (every
+database connection busy, `Retry-After`; for `/readyz`: what is down). All of them
 share one body shape, ``Error``: ``detail`` is a sentence or a list of field errors, and some
 answers add fields (``field``, ``claimed_by_id``, ...).
 """
@@ -54,7 +55,8 @@ WHY = {
     "422": "a field is invalid: a list of field errors, or a sentence naming the field",
     "429": "too many failed logins; `Retry-After` says when to try again",
     "502": "the configured language model failed before answering",
-    "503": "the database or the bus is down",
+    "503": "the database or the bus is down, or every database connection stayed busy "
+    "(`Retry-After`; nothing was changed)",
 }
 UNSAFE = {"post", "put", "patch", "delete"}
 
@@ -70,7 +72,7 @@ def statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         return ["503", *found]
     if not path.startswith("/api/"):
         return found
-    found += ["401", "403"]
+    found += ["401", "403", "503"]
     if "{" in path:
         found.append("404")
     if method in UNSAFE:
@@ -97,8 +99,15 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
                             "schema": {"type": "integer"},
                         }
                     }
-                if status == "503":
+                if status == "503" and path == "/readyz":
                     continue  # readyz documents its own body below
+                if status == "503":
+                    answer["headers"] = {
+                        "Retry-After": {
+                            "description": "seconds to wait before sending it again",
+                            "schema": {"type": "integer"},
+                        }
+                    }
                 responses[status] = answer
     ready = spec.get("paths", {}).get("/readyz", {}).get("get")
     if ready is not None:
