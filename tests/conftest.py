@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,9 +29,11 @@ from flowpilot.kernel.clock import FrozenClock
 from flowpilot.kernel.db.base import Base
 from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.kernel.settings import Settings
+from flowpilot.live.bus import Bus
 from flowpilot.runtime.app import create_app
 from flowpilot.runtime.migrate import upgrade
 from tests.factories import Factory
+from tests.live.helpers import MakeBus, start_bus
 from tests.redis_keys import delete_prefix
 
 POSTGRES_URL = os.environ.get("FLOWPILOT_TEST_POSTGRES_URL") or None
@@ -107,6 +110,31 @@ def redis_prefix() -> Iterator[str]:
     yield prefix
     if REDIS_URL:
         delete_prefix(REDIS_URL, prefix)
+
+
+@pytest.fixture(params=["memory", "redis"] if REDIS_URL else ["memory"])
+def bus_kind(request: pytest.FixtureRequest) -> str:
+    """Runs a test against every configured bus backend (Redis when its URL is set)."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_bus(bus_kind: str, redis_prefix: str) -> AsyncIterator[MakeBus]:
+    """``await make_bus(queue_size=..., ticker=...)``: a started bus; all are stopped after.
+
+    Redis buses made in one test share a fresh key prefix, like server processes sharing Redis.
+    """
+    buses: list[Bus] = []
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:8]}"
+
+    async def make(**options: Any) -> Bus:
+        bus = await start_bus(bus_kind, redis_url=REDIS_URL, prefix=prefix, **options)
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in buses:
+        await bus.stop()
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.runtime import cli
 from tests import servers
 from tests.conftest import REDIS_URL, provision_database
-from tests.events.sse_client import SSEReader
 from tests.factories import Factory
+from tests.live.sse_client import SSEReader
 
 needs_redis = pytest.mark.skipif(
     not REDIS_URL,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.events import service as events_service
 from flowpilot.kernel.clock import FrozenClock
-from tests.events.conftest import Tenant
+from tests.events.helpers import Tenant
 from tests.factories import Factory
 from tests.pg_locks import backend_pid, wait_until_blocked
 

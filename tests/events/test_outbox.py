@@ -15,8 +15,9 @@ from flowpilot.events import service as events_service
 from flowpilot.events.relay import relay_once
 from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import Event
-from tests.events.conftest import MakeBus, Tenant, emit
+from tests.events.helpers import Tenant, emit
 from tests.factories import Factory
+from tests.live.helpers import MakeBus
 
 
 async def _published_at(db: async_sessionmaker[AsyncSession], event_id: int):  # type: ignore[no-untyped-def]

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.events.conftest import SSEServer
-from tests.events.sse_client import Frame, SSEReader
 from tests.factories import Factory, TestUser
+from tests.live.helpers import SSEServer
+from tests.live.sse_client import Frame, SSEReader
 
 
 @asynccontextmanager

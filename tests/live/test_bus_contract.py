@@ -9,7 +9,7 @@ from flowpilot.kernel.bus import BusEvent
 from flowpilot.live.bus import Fanout
 from flowpilot.live.ticker import ManualTicker
 from flowpilot.live.topics import Control
-from tests.events.conftest import MakeBus
+from tests.live.helpers import MakeBus
 
 
 def ev(id: int, account: str = "acct-a", type: str = "handoff.created", **kw: object) -> BusEvent:

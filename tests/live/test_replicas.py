@@ -16,8 +16,8 @@ import pytest
 
 from tests import servers
 from tests.conftest import REDIS_URL
-from tests.events.sse_client import SSEReader
 from tests.factories import Factory, TestUser
+from tests.live.sse_client import SSEReader
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
 

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.kernel.clock import FrozenClock
 from flowpilot.live.ticker import ManualTicker
-from tests.events.conftest import SSEServer, emit
-from tests.events.sse_client import SSEReader
+from tests.events.helpers import emit
 from tests.factories import Factory, TestUser
+from tests.live.helpers import SSEServer
+from tests.live.sse_client import SSEReader
 
 PATH = "/api/v1/handoffs/stream"
 

@@ -20,8 +20,8 @@ from flowpilot.kernel.settings import Settings
 from flowpilot.live.ticker import ManualTicker
 from flowpilot.runtime import gcpolicy
 from flowpilot.runtime.gcpolicy import SettleCollector
-from tests.events.conftest import MakeBus, SSEServer
 from tests.factories import Factory
+from tests.live.helpers import MakeBus, SSEServer
 
 PATH = "/api/v1/handoffs/stream"
 STREAMS = 40

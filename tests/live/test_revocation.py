@@ -19,9 +19,9 @@ import pytest
 from flowpilot.kernel.clock import FrozenClock
 from tests import servers
 from tests.conftest import REDIS_URL
-from tests.events.conftest import SSEServer
-from tests.events.sse_client import SSEReader
 from tests.factories import Factory, TestUser
+from tests.live.helpers import SSEServer
+from tests.live.sse_client import SSEReader
 
 QUEUE = "/api/v1/handoffs/stream"
 # A guard against a hung test, never a timing: the contract's bound on closing a stream.

@@ -1,0 +1,42 @@
+"""Helpers for tests that write the event log: a tenant holder and ``emit``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flowpilot.events import service as events_service
+from flowpilot.kernel.db.uow import commit
+from flowpilot.live.bus import Bus
+from flowpilot.models import Event
+
+
+@dataclass
+class Tenant:
+    account_id: str
+
+
+async def emit(
+    db: async_sessionmaker[AsyncSession],
+    *,
+    account_id: str,
+    bus: Bus | None,
+    now: Any,
+    type: str = "handoff.created",
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Append one event and commit it the way a request does (publish after commit)."""
+    async with db() as session:
+        event = await events_service.append(
+            session,
+            tenant=Tenant(account_id),
+            type=type,
+            payload=payload or {"id": f"h-{uuid.uuid4().hex[:6]}", "status": "open"},
+            now=now,
+            bus=bus,
+        )
+        await commit(session)
+        return event
