@@ -31,6 +31,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from bench.claims_seed import bulk_handoffs, seed_people
+from bench.pg import add_pg_option, async_url, create_database, drop_database, pct
 from flowpilot.events import marks
 from flowpilot.handoffs import service
 from flowpilot.kernel import tenancy
@@ -40,26 +41,6 @@ from flowpilot.kernel.errors import Conflict
 from flowpilot.kernel.identity import Actor
 from flowpilot.live.memory import MemoryBus
 from flowpilot.runtime.migrate import upgrade
-
-
-def _dsn(base: str, database: str) -> str:
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{database}"
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-async def _admin(base: str, sql: str) -> None:
-    conn = await asyncpg.connect(_dsn(base, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 Attempt = Callable[[str, Actor], Awaitable[tuple[bool, str | None]]]
 
@@ -181,8 +162,8 @@ async def bench_claims(
         "seconds": elapsed,
         "attempts_per_s": len(attempts) / elapsed,
         "wins_per_s": len(wins) / elapsed,
-        "p50_ms": _pct(latencies, 50),
-        "p99_ms": _pct(latencies, 99),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
         "cpu_ms": cpu * 1000 / len(attempts),
     }
 
@@ -195,7 +176,7 @@ async def _time(call: Callable[[], Awaitable[Any]], samples: int) -> tuple[float
         t0 = time.perf_counter()
         await call()
         took.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(took), _pct(took, 99)
+    return statistics.median(took), pct(took, 99)
 
 
 async def bench_queue(maker: Any, actor: Actor, samples: int) -> list[tuple[str, float, float]]:
@@ -226,12 +207,7 @@ async def bench_queue(maker: Any, actor: Actor, samples: int) -> list[tuple[str,
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "FLOWPILOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--database", default="fp_bench_claims")
     parser.add_argument(
         "--handoffs", type=int, default=1000, help="handoffs claimed in the claim bench"
@@ -254,10 +230,8 @@ async def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
 
-    await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    await _admin(args.pg, f'CREATE DATABASE "{args.database}"')
-    dsn = _dsn(args.pg, args.database)
-    sa_url = "postgresql+asyncpg://" + dsn.removeprefix("postgresql://")
+    dsn = await create_database(args.pg, args.database)
+    sa_url = async_url(dsn)
     try:
         await asyncio.to_thread(upgrade, sa_url)
         now = datetime.now(UTC).replace(microsecond=0)
@@ -350,7 +324,7 @@ async def main() -> None:
             await engine.dispose()
     finally:
         if not args.keep:
-            await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            await drop_database(args.pg, args.database)
 
     cmd = " ".join(["python -m bench.claims", *sys.argv[1:]])
     print(

@@ -31,8 +31,8 @@ import aiosmtplib
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
-from bench.claims import _admin, _dsn
 from bench.claims_seed import _copy, bulk_handoffs, seed_people
+from bench.pg import add_pg_option, async_url, create_database, drop_database
 from flowpilot.kernel.clock import SystemClock
 from flowpilot.kernel.db.base import new_id
 from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
@@ -169,12 +169,7 @@ async def _reference(
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "FLOWPILOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--database", default="fp_bench_mail")
     parser.add_argument("--handoffs", type=int, default=2500)
     parser.add_argument("--seniors", type=int, default=10)
@@ -183,10 +178,8 @@ async def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
 
-    await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    await _admin(args.pg, f'CREATE DATABASE "{args.database}"')
-    dsn = _dsn(args.pg, args.database)
-    sa_url = "postgresql+asyncpg://" + dsn.removeprefix("postgresql://")
+    dsn = await create_database(args.pg, args.database)
+    sa_url = async_url(dsn)
     mp = multiprocessing.get_context("spawn")
     ready, stop = mp.Event(), mp.Event()
     counts = mp.Array("l", 3)
@@ -243,7 +236,7 @@ async def main() -> None:
         stop.set()
         server.join(10)
         if not args.keep:
-            await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            await drop_database(args.pg, args.database)
 
     rate, ref_rate = total / elapsed, total / ref_elapsed
     print("| path | mails | seconds | mails/s | ratio | worker CPU ms/mail |")

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.claims_seed import bulk_handoffs, seed_people  # noqa: E402
-from bench.sse_fanout import Account, pct, pg_admin, pg_urls, seed  # noqa: E402
+from bench.sse_fanout import Account, Probe, pct, pg_admin, pg_urls, read_opening, seed  # noqa: E402
 from bench.wrk import ClaimsResult, claim_pairs, run_claims  # noqa: E402
 from flowpilot.auth.service import hash_token  # noqa: E402
 from flowpilot.kernel.db.base import new_id  # noqa: E402
@@ -63,15 +63,6 @@ class Subscriber:
     account: int
     writer: asyncio.StreamWriter
     task: asyncio.Task[None]
-
-
-@dataclass
-class Probe:
-    account: int = -1
-    t0: float = 0.0
-    samples: list[float] = field(default_factory=list)
-    expected: int = 0
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Fanout:
@@ -99,12 +90,7 @@ class Fanout:
                     f"Authorization: Bearer {self.accounts[index].eng_token}\r\n"
                     "Accept: text/event-stream\r\n\r\n".encode()
                 )
-                buf = b""
-                while b"retry:" not in buf:
-                    data = await reader.read(READ_SIZE)
-                    if not data:
-                        raise RuntimeError(f"stream refused: {buf[:200]!r}")
-                    buf += data
+                await read_opening(reader)
             task = asyncio.create_task(self.listen(index, reader))
             self.subs.append(Subscriber(index, writer, task))
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.claims import _admin, _dsn, _pct
 from bench.claims_seed import bulk_handoffs, seed_people
+from bench.pg import add_pg_option, async_url, create_database, drop_database, pct
 from flowpilot.handoffs import service
 from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.kernel.identity import Actor
@@ -69,7 +69,7 @@ async def _time(
         t0 = time.perf_counter()
         await _page(maker, actor, params, cursor)
         took.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(took), _pct(took, 99)
+    return statistics.median(took), pct(took, 99)
 
 
 async def _deep_cursor(maker: Any, actor: Actor, params: dict[str, Any], pages: int) -> str | None:
@@ -83,12 +83,7 @@ async def _deep_cursor(maker: Any, actor: Actor, params: dict[str, Any], pages: 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "FLOWPILOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--database", default="fp_bench_triage")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reference-rows", type=int, default=1_000)
@@ -96,9 +91,7 @@ async def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    await _admin(args.pg, f'CREATE DATABASE "{args.database}"')
-    sa_url = "postgresql+asyncpg://" + _dsn(args.pg, args.database).removeprefix("postgresql://")
+    sa_url = async_url(await create_database(args.pg, args.database))
     try:
         await asyncio.to_thread(upgrade, sa_url)
         now = datetime.now(UTC).replace(microsecond=0)
@@ -131,7 +124,7 @@ async def main() -> None:
             rows.append((label, a50, a99, c50, c99, a50 / c50))
     finally:
         if not args.keep:
-            await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            await drop_database(args.pg, args.database)
     load_after = os.getloadavg()[0]
     print(
         f"\n{platform.node()} · {os.cpu_count()} cores · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · "

@@ -26,7 +26,16 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.sse_fanout import READ_SIZE, Run, pct, pg_admin, pg_urls, sample_frame, seed  # noqa: E402
+from bench.sse_fanout import (  # noqa: E402
+    READ_SIZE,
+    Run,
+    pct,
+    pg_admin,
+    pg_urls,
+    read_opening,
+    sample_frame,
+    seed,
+)
 
 REVOKED = b"event: revoked"
 
@@ -34,12 +43,7 @@ REVOKED = b"event: revoked"
 async def open_stream(run: Run, index: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", run.port, limit=READ_SIZE)
     writer.write(run.request(run.accounts[index]))
-    buf = b""
-    while b"retry:" not in buf:
-        data = await reader.read(READ_SIZE)
-        if not data:
-            raise RuntimeError(f"stream refused: {buf[:200]!r}")
-        buf += data
+    await read_opening(reader)
     return reader, writer
 
 

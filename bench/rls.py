@@ -31,8 +31,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bench.claims import _admin, _dsn, _pct
 from bench.claims_seed import bulk_handoffs, seed_people
+from bench.pg import add_pg_option, async_url, create_database, drop_database, pct
 from flowpilot.auth import repository as auth_repository
 from flowpilot.auth import service as auth_service
 from flowpilot.auth.service import hash_token
@@ -114,17 +114,12 @@ async def measure(
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
     elapsed = time.perf_counter() - t0
-    return {"per_s": len(ids) / elapsed, "p50": statistics.median(took), "p99": _pct(took, 99)}
+    return {"per_s": len(ids) / elapsed, "p50": statistics.median(took), "p99": pct(took, 99)}
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "FLOWPILOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--database", default="fp_bench_rls")
     parser.add_argument("--requests", type=int, default=1000, help="per endpoint, way and round")
     parser.add_argument("--workers", default="1,8", help="requests in flight (comma-separated)")
@@ -134,9 +129,7 @@ async def main() -> None:
     workers = [int(w) for w in args.workers.split(",")]
     load_before = os.getloadavg()[0]
 
-    await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    await _admin(args.pg, f'CREATE DATABASE "{args.database}"')
-    sa_url = "postgresql+asyncpg://" + _dsn(args.pg, args.database).removeprefix("postgresql://")
+    sa_url = async_url(await create_database(args.pg, args.database))
     results: dict[tuple[str, int, str], list[dict[str, float]]] = {}
     try:
         await asyncio.to_thread(upgrade, sa_url, app_role=args.role)
@@ -206,7 +199,7 @@ async def main() -> None:
             await plain.dispose()
             await with_rls.dispose()
     finally:
-        await _admin(args.pg, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        await drop_database(args.pg, args.database)
 
     cmd = " ".join(["python -m bench.rls", *sys.argv[1:]])
     print(

@@ -103,6 +103,17 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+async def read_opening(reader: asyncio.StreamReader) -> bytes:
+    """A stream's first bytes, up to its ``retry:`` line (the subscription is live then)."""
+    buf = b""
+    while b"retry:" not in buf:
+        data = await reader.read(READ_SIZE)
+        if not data:
+            raise RuntimeError(f"stream refused: {buf[:200]!r}")
+        buf += data
+    return buf
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -317,12 +328,7 @@ class Run:
                     "127.0.0.1", self.port, limit=READ_SIZE
                 )
                 writer.write(self.request(self.accounts[index]))
-                buf = b""
-                while b"retry:" not in buf:
-                    data = await reader.read(READ_SIZE)
-                    if not data:
-                        raise RuntimeError(f"stream refused: {buf[:200]!r}")
-                    buf += data
+                buf = await read_opening(reader)
                 if b" 200 " not in buf.split(b"\r\n", 1)[0]:
                     raise RuntimeError(buf[:200].decode(errors="replace"))
             sub = Subscriber(index, reader, writer)
