@@ -10,8 +10,6 @@ works with real commits and the worker's tables are emptied after it.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -21,80 +19,33 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.events import marks
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.kernel.db.base import Base
 from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.kernel.settings import Settings
 from flowpilot.live.bus import Bus
 from flowpilot.runtime.app import create_app
-from flowpilot.runtime.migrate import upgrade
+from tests.databases import (
+    MAX_OVERFLOW,
+    POOL_SETTINGS,
+    POOL_SIZE,
+    POSTGRES_URL,
+    REDIS_URL,
+    RUN_ID,
+    provision_database,
+    truncate_all,
+    worker,
+)
 from tests.factories import Factory
 from tests.live.helpers import MakeBus, start_bus
 from tests.redis_keys import delete_prefix
-
-POSTGRES_URL = os.environ.get("FLOWPILOT_TEST_POSTGRES_URL") or None
-REDIS_URL = os.environ.get("FLOWPILOT_TEST_REDIS_URL") or None
-RUN_ID = uuid.uuid4().hex[:8]
-# PostgreSQL connections: a run must fit in ~40 (two runs on one default server, max_connections
-# 100, both pass). Per xdist worker: the app under test (its request pool, APP_POOL_SIZE, and
-# its system path, bounded by it) and the test's own engine (POOL_SIZE + MAX_OVERFLOW); servers
-# started as processes get the same pool (tests/servers.py).
-# tests/ops/test_connection_budget.py checks the sum.
-APP_POOL_SIZE = 4
-POOL_SIZE, MAX_OVERFLOW = 2, 3
-POOL_SETTINGS = {"db_pool_size": APP_POOL_SIZE}
-
-
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-
-
-def _pg_url(database: str) -> str:
-    base = POSTGRES_URL or ""
-    if base.startswith("postgresql://"):
-        base = "postgresql+asyncpg://" + base.removeprefix("postgresql://")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{database}"
-
-
-async def _pg_admin(sql: str) -> None:
-    engine = make_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def backend() -> str:
     return "postgresql" if POSTGRES_URL else "sqlite"
-
-
-def provision_database(
-    tmp_path_factory: pytest.TempPathFactory, suffix: str = "", *, migrate: bool = True
-) -> Iterator[str]:
-    """Create a database for this worker (named with ``suffix``), migrate once (unless the test
-    migrates it itself), drop at the end."""
-    if POSTGRES_URL:
-        name = f"fp_test_{_worker()}_{RUN_ID}{suffix}"
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        url = _pg_url(name)
-        if migrate:
-            upgrade(url)
-        yield url
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        path = tmp_path_factory.mktemp("db") / f"fp_{_worker()}{suffix}.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        if migrate:
-            upgrade(url)
-        yield url
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +57,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_prefix() -> Iterator[str]:
     """This worker's Redis key prefix; every key under it is deleted when the worker ends."""
-    prefix = f"fptest:{_worker()}:{RUN_ID}"
+    prefix = f"fptest:{worker()}:{RUN_ID}"
     yield prefix
     if REDIS_URL:
         delete_prefix(REDIS_URL, prefix)
@@ -156,21 +107,6 @@ def settings(database_url: str, tmp_path: Path, redis_prefix: str) -> Settings:
         base_url="http://testserver",
         **POOL_SETTINGS,
     )
-
-
-async def truncate_all(database_url: str) -> None:
-    engine = make_engine(database_url)
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    try:
-        async with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    await conn.execute(text(f"DELETE FROM {name}"))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -14,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flowpilot.auth.passwords import hash_password
 from flowpilot.auth.service import hash_token
 from flowpilot.kernel.clock import Clock
+from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.kernel.identity import Actor
 from flowpilot.models import Account, LoginSession, User
+from flowpilot.runtime.context import AppContext
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -147,3 +151,14 @@ async def add_step(
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def two_workers(ctx: AppContext, database_url: str) -> AsyncIterator[list[AppContext]]:
+    """Two copies of the app's job context, each with its own pool: two worker processes."""
+    paths = [make_system_path(database_url) for _ in range(2)]
+    try:
+        yield [replace(ctx, system=p) for p in paths]
+    finally:
+        for p in paths:
+            await p.engine.dispose()

@@ -50,7 +50,7 @@ def server_env(workdir: Path, url: str, **settings: str) -> dict[str, str]:
             "FLOWPILOT_SECRET_KEY": "test",
             "FLOWPILOT_BASE_URL": url,
             "PYTHONUNBUFFERED": "1",
-            # A small pool, as in-process tests have (tests/conftest.py POOL_SETTINGS).
+            # A small pool, as in-process tests have (tests/databases.py POOL_SETTINGS).
             "FLOWPILOT_DB_POOL_SIZE": "4",
         }
     )

@@ -19,7 +19,7 @@ from flowpilot.kernel.db.engines import make_engine
 from flowpilot.models import Handoff
 from flowpilot.runtime.migrate import alembic_config, upgrade
 from tests.analytics.timeline import Timeline
-from tests.conftest import POSTGRES_URL, RUN_ID, _pg_admin, _pg_url, _worker
+from tests.databases import POSTGRES_URL, RUN_ID, pg_admin, pg_url, worker
 from tests.factories import Factory
 
 
@@ -33,12 +33,12 @@ def _roundtrip(url: str) -> None:
 
 def test_migrations_match_models_and_downgrade(tmp_path: Path) -> None:
     if POSTGRES_URL:
-        name = f"fp_migr_{_worker()}_{RUN_ID}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        name = f"fp_migr_{worker()}_{RUN_ID}"
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
         try:
-            _roundtrip(_pg_url(name))
+            _roundtrip(pg_url(name))
         finally:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         _roundtrip(f"sqlite+aiosqlite:///{tmp_path / 'migr.db'}")
 
@@ -47,12 +47,12 @@ def test_migrations_match_models_and_downgrade(tmp_path: Path) -> None:
 async def _scratch_database(tmp_path: Path, name: str) -> AsyncIterator[str]:
     """An empty database of the test's backend, dropped afterwards."""
     if POSTGRES_URL:
-        db_name = f"fp_{name}_{_worker()}_{RUN_ID}"
-        await _pg_admin(f'CREATE DATABASE "{db_name}"')
+        db_name = f"fp_{name}_{worker()}_{RUN_ID}"
+        await pg_admin(f'CREATE DATABASE "{db_name}"')
         try:
-            yield _pg_url(db_name)
+            yield pg_url(db_name)
         finally:
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            await pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
 

@@ -19,7 +19,7 @@ from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.models import Account, AiSession, Step, User
 from flowpilot.runtime.cli import app
 from flowpilot.runtime.migrate import upgrade
-from tests.conftest import POSTGRES_URL, truncate_all
+from tests.databases import POSTGRES_URL, truncate_all
 
 
 @pytest.fixture

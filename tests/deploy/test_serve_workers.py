@@ -17,7 +17,7 @@ from flowpilot.kernel.clock import FrozenClock
 from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from flowpilot.runtime import cli
 from tests import servers
-from tests.conftest import REDIS_URL, provision_database
+from tests.databases import REDIS_URL, provision_database
 from tests.factories import Factory
 from tests.live.sse_client import SSEReader
 

@@ -37,7 +37,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests import servers
-from tests.conftest import provision_database
+from tests.databases import provision_database
 from tests.factories import Factory, TestUser
 from tests.servers import ROOT, LiveServer
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from flowpilot.models import Delivery, LoginFailure
 from flowpilot.models.notifications import Channel, DeliveryStatus
-from tests.conftest import POSTGRES_URL, REDIS_URL, provision_database
+from tests.databases import POSTGRES_URL, REDIS_URL, provision_database
 from tests.e2e import shape as shape_mod
 from tests.e2e.conftest import COOKIE_NAME
 from tests.e2e.shape import Shape, SlowSmtp

@@ -16,7 +16,7 @@ import pytest
 from flowpilot.kernel.clock import SystemClock
 from flowpilot.kernel.db.engines import make_engine, make_sessionmaker
 from tests import servers
-from tests.conftest import provision_database
+from tests.databases import provision_database
 from tests.factories import Factory, TestUser
 from tests.servers import LiveServer
 

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot.models import AiSession, Event, Handoff
+from flowpilot.models import AiSession, Delivery, Event, Handoff
 from tests.factories import TestUser, open_session
 
 
@@ -27,13 +27,25 @@ async def escalate(
 
 
 async def escalated(
-    client: httpx.AsyncClient, user: TestUser, **session_fields: Any
+    client: httpx.AsyncClient, user: TestUser, *, urgency: str = "high", **session_fields: Any
 ) -> dict[str, Any]:
     """Open a session as ``user`` and escalate it; the handoff JSON."""
     ai_session = await open_session(client, user, **session_fields)
-    response = await escalate(client, user, ai_session["id"])
+    response = await escalate(client, user, ai_session["id"], urgency=urgency)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+async def claim(client: httpx.AsyncClient, user: TestUser, handoff_id: str) -> dict[str, Any]:
+    """Claim as ``user``; the handoff JSON."""
+    response = await post(client, user, f"/api/v1/handoffs/{handoff_id}/claim")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def claimed(client: httpx.AsyncClient, tech: TestUser, eng: TestUser) -> dict[str, Any]:
+    """Escalated by ``tech`` and claimed by ``eng``; the handoff JSON."""
+    return await claim(client, eng, (await escalated(client, tech))["id"])
 
 
 async def post(
@@ -56,6 +68,12 @@ async def session_row(db: async_sessionmaker[AsyncSession], session_id: str) -> 
 async def events_of(db: async_sessionmaker[AsyncSession], handoff_id: str) -> list[Event]:
     async with db() as s:
         stmt = select(Event).where(Event.handoff_id == handoff_id).order_by(Event.id)
+        return list((await s.execute(stmt)).scalars().all())
+
+
+async def deliveries_of_event(db: async_sessionmaker[AsyncSession], event: Event) -> list[Delivery]:
+    async with db() as s:
+        stmt = select(Delivery).where(Delivery.event_id == event.id)
         return list((await s.execute(stmt)).scalars().all())
 
 

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.models import Delivery, Event
 from tests.factories import Factory, add_step
-from tests.handoffs.helpers import escalated, events_of, handoff_row, post, session_row, snapshot
+from tests.handoffs.helpers import (
+    deliveries_of_event,
+    escalated,
+    events_of,
+    handoff_row,
+    post,
+    session_row,
+    snapshot,
+)
 
 
 def _assign(handoff_id: str) -> str:
     return f"/api/v1/handoffs/{handoff_id}/assign"
-
-
-async def _deliveries_of(db: async_sessionmaker[AsyncSession], event: Event) -> list[Delivery]:
-    async with db() as s:
-        stmt = select(Delivery).where(Delivery.event_id == event.id)
-        return list((await s.execute(stmt)).scalars().all())
 
 
 async def test_the_claimer_hands_it_to_a_named_senior(
@@ -50,7 +50,7 @@ async def test_the_claimer_hands_it_to_a_named_senior(
     assert assigned.type == "handoff.assigned" and assigned.actor_id == eng.id
     assert assigned.payload["claimed_by_id"] == eng2.id
     assert assigned.payload["previous_claimed_by_id"] == eng.id
-    rows = await _deliveries_of(db, assigned)
+    rows = await deliveries_of_event(db, assigned)
     assert [(d.channel, d.recipient_id) for d in rows] == [("email", eng2.id)]
     listed = await client.get(f"/api/v1/handoffs/{h['id']}/deliveries", headers=eng.headers)
     assert [i["kind"] for i in listed.json()["items"]].count("assigned") == 1

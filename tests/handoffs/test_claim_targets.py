@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.handoffs.breach import run_breach_once
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.models import Delivery
 from flowpilot.runtime.context import AppContext
-from tests.factories import Factory, TestUser, open_session
-from tests.handoffs.helpers import escalate, events_of, handoff_row, post
+from tests.factories import Factory, two_workers
+from tests.handoffs.helpers import escalated, events_of, handoff_row, post
 
 SETTINGS = "/api/v1/account/notifications"
 
@@ -32,15 +30,6 @@ def ctx(app: Any) -> AppContext:
 
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-async def _escalated(
-    client: httpx.AsyncClient, tech: TestUser, urgency: str, title: str = "Printer offline"
-) -> dict[str, Any]:
-    s = await open_session(client, tech, title=title)
-    r = await escalate(client, tech, s["id"], urgency=urgency)
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 async def _breached_deliveries(
@@ -58,7 +47,7 @@ async def test_due_time_per_urgency_from_the_account_targets(
     team = await factory.team()
     defaults = {"critical": 5, "high": 15, "normal": 60, "low": 240}
     for urgency, minutes in defaults.items():
-        h = await _escalated(client, team["tech"], urgency)
+        h = await escalated(client, team["tech"], urgency=urgency)
         assert _when(h["claim_due_at"]) == clock.now() + timedelta(minutes=minutes), urgency
         assert h["breached_at"] is None
     r = await client.patch(
@@ -73,7 +62,7 @@ async def test_due_time_per_urgency_from_the_account_targets(
     assert got.json()["claim_target_minutes"] == targets
     clock.advance(minutes=3)
     for urgency, minutes in targets.items():
-        h = await _escalated(client, team["tech"], urgency)
+        h = await escalated(client, team["tech"], urgency=urgency)
         assert _when(h["claim_due_at"]) == clock.now() + timedelta(minutes=minutes), urgency
     # The queue and the handoff itself carry the same times.
     queue = await client.get(
@@ -126,9 +115,9 @@ async def test_breach_writes_one_event_and_one_delivery_per_admin(
     team = await factory.team()
     admin2 = await factory.user(team["tech"].account_id, role="admin")
     other = await factory.team()  # another account's admins are never told
-    h = await _escalated(client, team["tech"], "critical")
-    calm = await _escalated(client, team["tech"], "high")
-    await _escalated(client, other["tech"], "low")
+    h = await escalated(client, team["tech"], urgency="critical")
+    calm = await escalated(client, team["tech"], urgency="high")
+    await escalated(client, other["tech"], urgency="low")
 
     clock.advance(minutes=4, seconds=59)
     assert await run_breach_once(ctx) == 0
@@ -168,10 +157,10 @@ async def test_claimed_in_time_never_breaches_and_late_claims_or_withdrawals_cou
     ctx: AppContext,
 ) -> None:
     team = await factory.team()
-    in_time = await _escalated(client, team["tech"], "critical")
-    late = await _escalated(client, team["tech"], "critical")
-    withdrawn = await _escalated(client, team["tech"], "critical")
-    withdrawn_early = await _escalated(client, team["tech"], "critical")
+    in_time = await escalated(client, team["tech"], urgency="critical")
+    late = await escalated(client, team["tech"], urgency="critical")
+    withdrawn = await escalated(client, team["tech"], urgency="critical")
+    withdrawn_early = await escalated(client, team["tech"], urgency="critical")
     clock.advance(minutes=4)
     await post(client, team["eng"], f"/api/v1/handoffs/{in_time['id']}/claim")
     await post(client, team["tech"], f"/api/v1/handoffs/{withdrawn_early['id']}/cancel")
@@ -205,15 +194,10 @@ async def test_two_workers_record_each_breach_exactly_once(
     handoffs = []
     for i in range(12):
         tech = await factory.user(team["tech"].account_id, role="technician")
-        handoffs.append(await _escalated(client, tech, "critical", title=f"Case {i}"))
+        handoffs.append(await escalated(client, tech, urgency="critical", title=f"Case {i}"))
     clock.advance(minutes=5)
-    paths = [make_system_path(database_url) for _ in range(2)]  # two processes' pools
-    try:
-        workers = [replace(ctx, system=p) for p in paths]
+    async with two_workers(ctx, database_url) as workers:
         results = await asyncio.gather(*(run_breach_once(w) for w in workers))
-    finally:
-        for p in paths:
-            await p.engine.dispose()
     assert sum(results) == 12
     for h in handoffs:
         types = [e.type for e in await events_of(db, h["id"])]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.kernel.clock import FrozenClock
 from tests.factories import Factory, TestUser, add_step
-from tests.handoffs.helpers import escalated, handoff_row, post
+from tests.handoffs.helpers import claim, escalated, handoff_row, post
 from tests.pg_locks import backend_pid, wait_until_blocked
 
 STATS = "/api/v1/analytics/escalations"
@@ -34,11 +34,6 @@ async def _first_action_at(
     return (await handoff_row(db, handoff_id)).first_action_at
 
 
-async def _claim(client: httpx.AsyncClient, user: TestUser, handoff_id: str) -> None:
-    response = await post(client, user, f"/api/v1/handoffs/{handoff_id}/claim")
-    assert response.status_code == 200, response.text
-
-
 async def test_a_step_by_someone_other_than_the_claimer_is_not_a_first_action(
     client: httpx.AsyncClient,
     factory: Factory,
@@ -49,7 +44,7 @@ async def test_a_step_by_someone_other_than_the_claimer_is_not_a_first_action(
     tech, eng, admin = team["tech"], team["eng"], team["admin"]
     h = await escalated(client, tech)
     clock.advance(seconds=30)
-    await _claim(client, eng, h["id"])
+    await claim(client, eng, h["id"])
     clock.advance(seconds=10)
     await add_step(client, admin, h["session_id"])  # an admin may write in any session
     stats = await _stats(client, eng)
@@ -76,7 +71,7 @@ async def test_the_owners_steps_after_the_claim_are_not_the_claimers_first_actio
     team = await factory.team()
     tech, eng = team["tech"], team["eng"]
     h = await escalated(client, tech)
-    await _claim(client, eng, h["id"])
+    await claim(client, eng, h["id"])
     clock.advance(seconds=20)
     step = await add_step(client, tech, h["session_id"], kind="note", content="At the device")
     assert step["actor_id"] == tech.id  # co-working: the owner writes while it is claimed
@@ -105,7 +100,7 @@ async def test_a_step_before_the_claim_is_not_a_first_action(
     clock.advance(seconds=10)
     await add_step(client, admin, h["session_id"])  # the future claimer, before claiming
     clock.advance(seconds=20)
-    await _claim(client, admin, h["id"])
+    await claim(client, admin, h["id"])
     stats = await _stats(client, admin)
     assert (stats["n_claimed"], stats["n_with_action"]) == (1, 0)
     assert await _first_action_at(db, h["id"]) is None
@@ -129,7 +124,7 @@ async def test_a_step_dated_before_the_claim_is_not_a_first_action_even_if_writt
     h = await escalated(client, tech)
     started = clock.advance(seconds=10)
     clock.advance(seconds=10)
-    await _claim(client, eng, h["id"])
+    await claim(client, eng, h["id"])
     async with db() as session:
         await sessions_service.add_step(
             session,
@@ -156,7 +151,7 @@ async def test_release_then_reclaim_by_another_senior_counts_from_the_final_clai
     tech, eng, eng2 = team["tech"], team["eng"], team["eng2"]
     h = await escalated(client, tech)
     clock.advance(seconds=20)
-    await _claim(client, eng, h["id"])
+    await claim(client, eng, h["id"])
     clock.advance(seconds=10)
     await add_step(client, eng, h["session_id"])
     assert (await _stats(client, eng))["time_to_first_action"]["median_seconds"] == 10.0
@@ -169,7 +164,7 @@ async def test_release_then_reclaim_by_another_senior_counts_from_the_final_clai
     assert await _first_action_at(db, h["id"]) is None  # cleared with the claim
 
     clock.advance(seconds=100)
-    await _claim(client, eng2, h["id"])
+    await claim(client, eng2, h["id"])
     stats = await _stats(client, eng2)
     # eng's step belonged to the released claim: no first action for the final one yet.
     assert (stats["n_claimed"], stats["n_with_action"]) == (1, 0)
@@ -203,7 +198,7 @@ async def test_a_first_step_racing_a_release_takes_the_handoff_lock_first(
     tech, eng = team["tech"], team["eng"]
     h = await escalated(client, tech)
     clock.advance(seconds=20)
-    await _claim(client, eng, h["id"])
+    await claim(client, eng, h["id"])
     acted = clock.advance(seconds=5)
     async with db() as releaser, db() as stepper, db() as observer:
         # The releaser holds the handoff, as release does before it touches the session.

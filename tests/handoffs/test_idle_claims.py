@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.handoffs.idle import run_idle_once
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.kernel.db.engines import make_system_path
-from flowpilot.models import Delivery, Event
 from flowpilot.runtime.context import AppContext
-from tests.factories import Factory, TestUser, add_step
-from tests.handoffs.helpers import escalated, events_of, handoff_row, post, session_row
+from tests.factories import Factory, add_step, two_workers
+from tests.handoffs.helpers import (
+    claimed,
+    deliveries_of_event,
+    escalated,
+    events_of,
+    handoff_row,
+    post,
+    session_row,
+)
 
 SETTINGS = "/api/v1/account/notifications"
 
@@ -26,19 +30,6 @@ SETTINGS = "/api/v1/account/notifications"
 def ctx(app: Any) -> AppContext:
     context: AppContext = app.state.ctx
     return context
-
-
-async def _claimed(client: httpx.AsyncClient, tech: TestUser, eng: TestUser) -> dict[str, Any]:
-    h = await escalated(client, tech)
-    r = await post(client, eng, f"/api/v1/handoffs/{h['id']}/claim")
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-async def _deliveries(db: async_sessionmaker[AsyncSession], event: Event) -> list[Delivery]:
-    async with db() as s:
-        stmt = select(Delivery).where(Delivery.event_id == event.id)
-        return list((await s.execute(stmt)).scalars().all())
 
 
 async def test_nudge_at_the_minute_then_release_at_the_minute(
@@ -50,7 +41,7 @@ async def test_nudge_at_the_minute_then_release_at_the_minute(
 ) -> None:
     team = await factory.team()
     tech, eng = team["tech"], team["eng"]
-    h = await _claimed(client, tech, eng)
+    h = await claimed(client, tech, eng)
     clock.advance(minutes=9, seconds=59)
     assert await run_idle_once(ctx) == 0
     clock.advance(seconds=1)  # exactly the default 10 minutes
@@ -60,7 +51,7 @@ async def test_nudge_at_the_minute_then_release_at_the_minute(
     nudged = events[-1]
     assert nudged.type == "handoff.idle_nudged" and nudged.actor_id is None
     assert nudged.payload["minutes_idle"] == 10
-    assert [(d.channel, d.recipient_id) for d in await _deliveries(db, nudged)] == [
+    assert [(d.channel, d.recipient_id) for d in await deliveries_of_event(db, nudged)] == [
         ("email", eng.id)
     ]
     listed = await client.get(f"/api/v1/handoffs/{h['id']}/deliveries", headers=eng.headers)
@@ -88,7 +79,7 @@ async def test_nudge_at_the_minute_then_release_at_the_minute(
     assert released.payload["escalation_reason"] == h["reason"]
     assert released.payload["status"] == "open"
     # The seniors are told again, except the one who sat on it (and the escalator).
-    told = sorted(d.recipient_id for d in await _deliveries(db, released))
+    told = sorted(d.recipient_id for d in await deliveries_of_event(db, released))
     assert told == sorted([team["eng2"].id, team["admin"].id])
     listed = await client.get(f"/api/v1/handoffs/{h['id']}/deliveries", headers=eng.headers)
     assert [i["kind"] for i in listed.json()["items"]].count("released") == 2
@@ -114,16 +105,16 @@ async def test_nothing_for_a_holder_who_acted_or_a_handoff_that_moved_on(
 ) -> None:
     team = await factory.team()
     tech, eng = team["tech"], team["eng"]
-    acted = await _claimed(client, tech, eng)
+    acted = await claimed(client, tech, eng)
     await add_step(client, eng, acted["session_id"], content="Checked the spooler")
-    resolved = await _claimed(client, tech, eng)
+    resolved = await claimed(client, tech, eng)
     r = await post(client, eng, f"/api/v1/handoffs/{resolved['id']}/resolve", {"resolution": "ok"})
     assert r.status_code == 200
     withdrawn = await escalated(client, tech)
     assert (
         await post(client, tech, f"/api/v1/handoffs/{withdrawn['id']}/cancel")
     ).status_code == 200
-    handed = await _claimed(client, tech, eng)
+    handed = await claimed(client, tech, eng)
     clock.advance(minutes=8)
     r = await post(
         client, eng, f"/api/v1/handoffs/{handed['id']}/assign", {"user_id": team["eng2"].id}
@@ -135,7 +126,7 @@ async def test_nothing_for_a_holder_who_acted_or_a_handoff_that_moved_on(
     assert await run_idle_once(ctx) == 1
     nudged = (await events_of(db, handed["id"]))[-1]
     assert nudged.type == "handoff.idle_nudged"
-    assert [d.recipient_id for d in await _deliveries(db, nudged)] == [team["eng2"].id]
+    assert [d.recipient_id for d in await deliveries_of_event(db, nudged)] == [team["eng2"].id]
     clock.advance(hours=5)
     assert await run_idle_once(ctx) == 1  # only the handed one is released
     for h in (acted, resolved, withdrawn):
@@ -179,7 +170,7 @@ async def test_release_off_nudges_only_and_settings_are_validated(
     assert r.status_code == 200, r.text
     assert r.json()["idle_claim_nudge_minutes"] == 2
     assert r.json()["idle_claim_release_minutes"] is None
-    h = await _claimed(client, team["tech"], team["eng"])
+    h = await claimed(client, team["tech"], team["eng"])
     clock.advance(minutes=2)
     assert await run_idle_once(ctx) == 1
     clock.advance(days=1)
@@ -199,17 +190,12 @@ async def test_two_workers_nudge_and_release_each_exactly_once(
     handoffs = []
     for _ in range(8):
         tech = await factory.user(team["tech"].account_id, role="technician")
-        handoffs.append(await _claimed(client, tech, team["eng"]))
-    paths = [make_system_path(database_url) for _ in range(2)]  # two processes' pools
-    try:
-        workers = [replace(ctx, system=p) for p in paths]
+        handoffs.append(await claimed(client, tech, team["eng"]))
+    async with two_workers(ctx, database_url) as workers:
         clock.advance(minutes=10)
         assert sum(await asyncio.gather(*(run_idle_once(w) for w in workers))) == 8
         clock.advance(minutes=20)
         assert sum(await asyncio.gather(*(run_idle_once(w) for w in workers))) == 8
-    finally:
-        for p in paths:
-            await p.engine.dispose()
     for h in handoffs:
         types = [e.type for e in await events_of(db, h["id"])]
         assert types == [
@@ -219,7 +205,7 @@ async def test_two_workers_nudge_and_release_each_exactly_once(
             "handoff.released",
         ]
         released = (await events_of(db, h["id"]))[-1]
-        assert len(await _deliveries(db, released)) == 2  # eng2 and the admin, once each
+        assert len(await deliveries_of_event(db, released)) == 2  # eng2 and the admin, once each
 
 
 async def test_the_settings_form_saves_the_idle_minutes(

@@ -10,7 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.live.redis_bus import RedisBus
-from tests.conftest import REDIS_URL
+from tests.databases import REDIS_URL
 
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
 

@@ -6,33 +6,16 @@ with FLOWPILOT_TEST_POSTGRES_URL as well, both processes share this worker's Pos
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests import servers
-from tests.conftest import REDIS_URL
+from tests.databases import REDIS_URL
 from tests.factories import Factory, TestUser
 from tests.live.sse_client import SSEReader
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
-
-
-@pytest.fixture
-def replicas(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[list[str]]:
-    assert REDIS_URL
-    settings = {
-        "FLOWPILOT_DATABASE_URL": database_url,
-        "FLOWPILOT_REDIS_URL": REDIS_URL,
-        "FLOWPILOT_REDIS_PREFIX": f"{redis_prefix}:replicas:{uuid.uuid4().hex[:6]}",
-        "FLOWPILOT_RUN_WORKERS": "false",
-    }
-    with servers.running((tmp_path / "a", settings), (tmp_path / "b", settings)) as started:
-        yield [server.url for server in started]
 
 
 async def _call(url: str, user: TestUser, method: str, path: str, **kw: Any) -> Any:

@@ -7,18 +7,15 @@ reconnects to 401. Across two server processes the revocation travels over Redis
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from flowpilot.kernel.clock import FrozenClock
-from tests import servers
-from tests.conftest import REDIS_URL
+from tests.databases import REDIS_URL
 from tests.factories import Factory, TestUser
 from tests.live.helpers import SSEServer
 from tests.live.sse_client import SSEReader
@@ -157,19 +154,6 @@ async def test_a_role_change_ends_only_the_streams_the_new_role_may_not_read(
         while (frame := await owner.next_event()).event == "presence":
             pass
         assert (frame.event, frame.json["content"]) == ("step.created", "still here")
-
-
-@pytest.fixture
-def replicas(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[list[str]]:
-    assert REDIS_URL
-    settings = {
-        "FLOWPILOT_DATABASE_URL": database_url,
-        "FLOWPILOT_REDIS_URL": REDIS_URL,
-        "FLOWPILOT_REDIS_PREFIX": f"{redis_prefix}:revoke:{uuid.uuid4().hex[:6]}",
-        "FLOWPILOT_RUN_WORKERS": "false",
-    }
-    with servers.running((tmp_path / "a", settings), (tmp_path / "b", settings)) as started:
-        yield [server.url for server in started]
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")

@@ -1,16 +1,18 @@
-"""Helpers: escalate through the handoffs service, read deliveries and events back."""
+"""Helpers: escalate through the API or the handoffs service, read deliveries and events back."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.handoffs import service as handoffs_service
 from flowpilot.models import Delivery, Event, Handoff, User
-from tests.factories import TestUser
+from tests.factories import TestUser, open_session
 
 
 async def escalate_in(
@@ -88,3 +90,26 @@ async def user_emails(db: async_sessionmaker[AsyncSession], ids: Sequence[str | 
     async with db() as session:
         stmt = select(User.email).where(User.id.in_([i for i in ids if i]))
         return set((await session.execute(stmt)).scalars().all())
+
+
+async def enable_webhook(client: httpx.AsyncClient, admin: TestUser, url: str) -> str:
+    response = await client.patch(
+        "/api/v1/account/notifications",
+        json={"webhook_url": url, "webhook_enabled": True},
+        headers=admin.headers,
+    )
+    assert response.status_code == 200, response.text
+    secret = response.json()["webhook_secret"]
+    assert secret and secret.startswith("whsec_")
+    return str(secret)
+
+
+async def escalate_api(client: httpx.AsyncClient, owner: TestUser, **fields: Any) -> dict[str, Any]:
+    ai = await open_session(client, owner, title="VPN drops every 5 minutes", customer="Initech")
+    response = await client.post(
+        f"/api/v1/sessions/{ai['id']}/handoff",
+        json={"reason": "Tunnel keeps flapping", "urgency": "high", **fields},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

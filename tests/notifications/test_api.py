@@ -8,7 +8,7 @@ import pytest
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory
-from tests.notifications.test_webhook import escalate_api
+from tests.notifications.helpers import escalate_api
 
 
 async def test_deliveries_endpoint_tenant_matrix(

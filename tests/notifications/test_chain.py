@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.notifications.dispatcher import run_chain_once, run_once
 from flowpilot.runtime.context import AppContext
-from tests.factories import Factory
-from tests.notifications.helpers import deliveries, events_of
-from tests.notifications.test_webhook import enable_webhook, escalate_api
+from tests.factories import Factory, two_workers
+from tests.notifications.helpers import deliveries, enable_webhook, escalate_api, events_of
 
 
 async def test_renotify_once_after_n_then_admins_after_m(
@@ -154,13 +151,8 @@ async def test_two_chain_workers_never_renotify_twice(
         tech = await factory.user(team["tech"].account_id, role="technician")
         handoffs.append(await escalate_api(client, tech))
     clock.advance(minutes=10)
-    paths = [make_system_path(database_url) for _ in range(2)]  # two processes' pools
-    try:
-        workers = [replace(ctx, system=p) for p in paths]
+    async with two_workers(ctx, database_url) as workers:
         results = await asyncio.gather(*(run_chain_once(w) for w in workers))
-    finally:
-        for p in paths:
-            await p.engine.dispose()
     assert sum(results) == 5
     for handoff in handoffs:
         types = [e.type for e in await events_of(db, handoff["id"])]

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import replace
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.models import User
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.runtime.context import AppContext
-from tests.factories import Factory, open_session, password_hash
+from tests.factories import Factory, open_session, password_hash, two_workers
 from tests.notifications.conftest import SmtpServer
 from tests.notifications.helpers import deliveries, escalate
 
@@ -70,13 +68,8 @@ async def test_two_workers_send_each_of_500_deliveries_exactly_once(
 
     ctx.settings.smtp_url = smtp_server.url
     ctx.settings.delivery_batch_size = 20
-    paths = [make_system_path(database_url) for _ in range(2)]  # two processes' pools
-    try:
-        workers = [replace(ctx, system=p) for p in paths]
+    async with two_workers(ctx, database_url) as workers:
         taken = await asyncio.gather(*(_worker(w) for w in workers))
-    finally:
-        for p in paths:
-            await p.engine.dispose()
 
     sends = Counter(m.delivery_id for m in smtp_server.messages)
     final = await deliveries(db)

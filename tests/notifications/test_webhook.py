@@ -14,32 +14,9 @@ from flowpilot.kernel.clock import FrozenClock
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.notifications.webhook import new_secret
 from flowpilot.runtime.context import AppContext
-from tests.factories import Factory, TestUser, open_session
+from tests.factories import Factory
 from tests.notifications.conftest import Received, WebhookReceiver
-from tests.notifications.helpers import deliveries
-
-
-async def enable_webhook(client: httpx.AsyncClient, admin: TestUser, url: str) -> str:
-    response = await client.patch(
-        "/api/v1/account/notifications",
-        json={"webhook_url": url, "webhook_enabled": True},
-        headers=admin.headers,
-    )
-    assert response.status_code == 200, response.text
-    secret = response.json()["webhook_secret"]
-    assert secret and secret.startswith("whsec_")
-    return str(secret)
-
-
-async def escalate_api(client: httpx.AsyncClient, owner: TestUser, **fields: Any) -> dict[str, Any]:
-    ai = await open_session(client, owner, title="VPN drops every 5 minutes", customer="Initech")
-    response = await client.post(
-        f"/api/v1/sessions/{ai['id']}/handoff",
-        json={"reason": "Tunnel keeps flapping", "urgency": "high", **fields},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+from tests.notifications.helpers import deliveries, enable_webhook, escalate_api
 
 
 def verify(secret: str, request: Received) -> Any:

@@ -9,7 +9,7 @@ from flowpilot.notifications.dispatcher import run_once
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser
 from tests.notifications.conftest import WebhookReceiver
-from tests.notifications.test_webhook import enable_webhook, escalate_api
+from tests.notifications.helpers import enable_webhook, escalate_api
 
 URL = "/api/v1/account/notifications"
 

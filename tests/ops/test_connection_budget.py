@@ -8,7 +8,7 @@ import os
 from sqlalchemy import text
 
 from flowpilot.kernel.db.engines import make_engine
-from tests.conftest import APP_POOL_SIZE, MAX_OVERFLOW, POOL_SIZE, POSTGRES_URL, RUN_ID, _pg_url
+from tests.databases import APP_POOL_SIZE, MAX_OVERFLOW, POOL_SIZE, POSTGRES_URL, RUN_ID, pg_url
 
 RUN_BUDGET = 40
 
@@ -31,7 +31,7 @@ async def test_the_run_holds_at_most_its_budget_of_connections(app, client, fact
         assert (await client.get("/api/v1/sessions", headers=team["tech"].headers)).status_code
     if not POSTGRES_URL:
         return  # SQLite: no server connections to count
-    admin = make_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+    admin = make_engine(pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
     try:
         async with admin.connect() as conn:
             n = await conn.scalar(

@@ -14,14 +14,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowpilot.kernel.db.engines import make_engine
-from tests.conftest import POSTGRES_URL, _pg_url
+from tests.databases import POSTGRES_URL, pg_url
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL-only (server-side kill)")
 
 
 async def _kill_backends_of(database: str) -> None:
     """Terminate every other connection to ``database`` and wait until they are gone."""
-    admin = make_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+    admin = make_engine(pg_url("postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
     try:
         async with admin.connect() as conn:
             others = "datname = :db AND pid <> pg_backend_pid()"
