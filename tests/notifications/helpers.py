@@ -1,9 +1,17 @@
-"""Helpers: escalate through the API or the handoffs service, read deliveries and events back."""
+"""Helpers: escalate through the API or the handoffs service, read deliveries and events back;
+what the real SMTP server and webhook receiver (fixtures in conftest.py) collect."""
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
+import json
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -113,3 +121,84 @@ async def escalate_api(client: httpx.AsyncClient, owner: TestUser, **fields: Any
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+@dataclass
+class Mail:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    peer: Any = None  # the client's (address, port): one per SMTP connection
+
+    @property
+    def delivery_id(self) -> str:
+        return str(self.message["X-FlowPilot-Delivery"])
+
+    def body(self, subtype: str) -> str:
+        part = self.message.get_body(preferencelist=(subtype,))
+        assert part is not None, f"no text/{subtype} part"
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list[Mail] = []
+        self.lock = threading.Lock()
+        # Hang up right after accepting each message (as a server's idle timeout would).
+        self.hang_up_after_each = False
+        # A slow server: when set, each message waits (in the server) until it is released.
+        self.release: threading.Event | None = None
+        self.waiting = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.release is not None:
+            with self.lock:
+                self.waiting += 1
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+            with self.lock:
+                self.waiting -= 1
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(
+                Mail(envelope.mail_from, list(envelope.rcpt_tos), msg, session.peer)  # type: ignore[arg-type]
+            )
+        if self.hang_up_after_each:
+            # Runs once the "250" below has been written: the client gets it, then EOF.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    url: str
+    collector: Collector
+
+    @property
+    def messages(self) -> list[Mail]:
+        with self.collector.lock:
+            return list(self.collector.messages)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    status: int = 200
+    delay_seconds: float = 0.0
+    # Extra answer headers, e.g. {"Location": ...} with a 3xx status.
+    answer_headers: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def received(self) -> list[Received]:
+        with self.lock:
+            return list(self.requests)

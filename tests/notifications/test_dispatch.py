@@ -15,8 +15,8 @@ from flowpilot.models import Delivery
 from flowpilot.notifications.dispatcher import run_once, take_due
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser, open_session
-from tests.notifications.conftest import Mail, SmtpServer, free_port
-from tests.notifications.helpers import deliveries, escalate, user_emails
+from tests.notifications.helpers import Mail, SmtpServer, deliveries, escalate, user_emails
+from tests.servers import free_port
 
 
 def list_files(folder: Path) -> dict[str, bytes]:

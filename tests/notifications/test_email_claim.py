@@ -19,7 +19,7 @@ from flowpilot.notifications.dispatcher import run_chain_once, run_once
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser, add_step, open_session
 from tests.handoffs.helpers import escalate, handoff_row, post, session_row
-from tests.notifications.conftest import SmtpServer
+from tests.notifications.helpers import SmtpServer
 
 LINK = re.compile(r"http://testserver(/claim/[A-Za-z0-9_.\-]+)")
 

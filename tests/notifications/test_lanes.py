@@ -12,8 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flowpilot.notifications.dispatcher import dispatcher_job
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory
-from tests.notifications.conftest import SmtpServer, WebhookReceiver
-from tests.notifications.helpers import deliveries, enable_webhook, escalate_api
+from tests.notifications.helpers import (
+    SmtpServer,
+    WebhookReceiver,
+    deliveries,
+    enable_webhook,
+    escalate_api,
+)
 
 
 async def _until(condition: Callable[[], bool], what: str) -> None:

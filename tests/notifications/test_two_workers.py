@@ -18,8 +18,7 @@ from flowpilot.models import User
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, open_session, password_hash, two_workers
-from tests.notifications.conftest import SmtpServer
-from tests.notifications.helpers import deliveries, escalate
+from tests.notifications.helpers import SmtpServer, deliveries, escalate
 
 N_SENIORS = 100
 N_ESCALATIONS = 5

@@ -15,8 +15,13 @@ from flowpilot.notifications.dispatcher import run_once
 from flowpilot.notifications.webhook import new_secret
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory
-from tests.notifications.conftest import Received, WebhookReceiver
-from tests.notifications.helpers import deliveries, enable_webhook, escalate_api
+from tests.notifications.helpers import (
+    Received,
+    WebhookReceiver,
+    deliveries,
+    enable_webhook,
+    escalate_api,
+)
 
 
 def verify(secret: str, request: Received) -> Any:

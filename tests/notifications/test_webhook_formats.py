@@ -8,8 +8,7 @@ from standardwebhooks.webhooks import Webhook
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser
-from tests.notifications.conftest import WebhookReceiver
-from tests.notifications.helpers import enable_webhook, escalate_api
+from tests.notifications.helpers import WebhookReceiver, enable_webhook, escalate_api
 
 URL = "/api/v1/account/notifications"
 

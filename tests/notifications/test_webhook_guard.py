@@ -10,8 +10,7 @@ from flowpilot.kernel.settings import Settings
 from flowpilot.notifications.dispatcher import run_once
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory
-from tests.notifications.conftest import WebhookReceiver
-from tests.notifications.helpers import deliveries, enable_webhook, escalate_api
+from tests.notifications.helpers import WebhookReceiver, deliveries, enable_webhook, escalate_api
 
 URL = "/api/v1/account/notifications"
 INTERNAL = [
