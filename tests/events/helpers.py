@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.events import service as events_service
+from flowpilot.kernel.bus import BusEvent
 from flowpilot.kernel.db.uow import commit
-from flowpilot.live.bus import Bus
+from flowpilot.live.bus import Bus, Subscription
 from flowpilot.models import Event
 
 
@@ -40,3 +42,15 @@ async def emit(
         )
         await commit(session)
         return event
+
+
+async def next_event(sub: Subscription, within: float = 10.0) -> BusEvent:
+    """The subscription's next event, passing over heartbeats (a loaded box may tick one in)."""
+
+    async def _next() -> BusEvent:
+        while True:
+            item = await sub.get()
+            if isinstance(item, BusEvent):
+                return item
+
+    return await asyncio.wait_for(_next(), within)

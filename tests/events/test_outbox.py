@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -15,7 +14,7 @@ from flowpilot.events import service as events_service
 from flowpilot.events.relay import relay_once
 from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import Event
-from tests.events.helpers import Tenant, emit
+from tests.events.helpers import Tenant, emit, next_event
 from tests.factories import Factory
 from tests.live.helpers import MakeBus
 
@@ -34,8 +33,8 @@ async def test_commit_publishes_then_marks_published(
     bus = await make_bus()
     sub = await bus.subscribe(account.id)
     event = await emit(db, account_id=account.id, bus=bus, now=clock.now())
-    got = await asyncio.wait_for(sub.get(), 10)
-    assert got.id == event.id  # type: ignore[union-attr]
+    got = await next_event(sub)
+    assert got.id == event.id
     await marks.flush(db.kw["bind"])  # the mark is batched (events.marks)
     assert await _published_at(db, event.id) is not None
 
@@ -54,7 +53,7 @@ async def test_marks_are_batched_and_a_crash_before_the_batch_is_relayed(
             (await emit(db, account_id=account.id, bus=ctx.bus, now=clock.now())).id
             for _ in range(3)
         ]
-        assert [(await asyncio.wait_for(sub.get(), 10)).id for _ in range(3)] == ids  # type: ignore[union-attr]
+        assert [(await next_event(sub)).id for _ in range(3)] == ids
         assert [await _published_at(db, i) for i in ids] == [None, None, None]
         # Had the process died now, the relay would publish them again (flagged relayed).
         clock.advance(seconds=ctx.settings.relay_grace_seconds + 1)
@@ -87,8 +86,8 @@ async def test_rolled_back_transaction_publishes_nothing(
         session.info.pop("after_commit", None)  # what the request dependency does on error
     # A committed event afterwards is the first thing the subscriber sees.
     later = await emit(db, account_id=account.id, bus=bus, now=clock.now())
-    first = await asyncio.wait_for(sub.get(), 10)
-    assert first.id == later.id and first.data != {"id": "phantom"}  # type: ignore[union-attr]
+    first = await next_event(sub)
+    assert first.id == later.id and first.data != {"id": "phantom"}
     async with db() as session:
         rows = (await session.execute(select(Event))).scalars().all()
     assert [r.id for r in rows] == [later.id]
@@ -114,8 +113,8 @@ async def test_relay_recovers_an_event_committed_but_never_published(
 
     clock.advance(seconds=ctx.settings.relay_grace_seconds + 1)
     assert await relay_once(ctx) == 1
-    got = await asyncio.wait_for(sub.get(), 10)
-    assert got.id == lost.id and got.relayed  # type: ignore[union-attr]
+    got = await next_event(sub)
+    assert got.id == lost.id and got.relayed
     assert await _published_at(db, lost.id) is not None
     assert await relay_once(ctx) == 0  # marked: not published again
 
@@ -131,8 +130,8 @@ async def test_relay_publishes_in_id_order_across_accounts(
     id_b = (await emit(db, account_id=b.id, bus=None, now=clock.now())).id
     clock.advance(seconds=60)
     assert await relay_once(ctx) == 4
-    assert [(await asyncio.wait_for(sub_a.get(), 10)).id for _ in range(3)] == ids_a  # type: ignore[union-attr]
-    assert (await asyncio.wait_for(sub_b.get(), 10)).id == id_b  # type: ignore[union-attr]
+    assert [(await next_event(sub_a)).id for _ in range(3)] == ids_a
+    assert (await next_event(sub_b)).id == id_b
     assert sub_a.qsize() == 0 and sub_b.qsize() == 0
 
 
@@ -150,4 +149,4 @@ async def test_a_failed_publish_leaves_the_event_for_the_relay(
     sub = await ctx.bus.subscribe(account.id)
     clock.advance(seconds=timedelta(minutes=1).total_seconds())
     assert await relay_once(ctx) == 1
-    assert (await asyncio.wait_for(sub.get(), 10)).id == event.id  # type: ignore[union-attr]
+    assert (await next_event(sub)).id == event.id
