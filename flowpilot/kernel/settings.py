@@ -122,7 +122,11 @@ class Settings(BaseSettings):
     access_log: bool = _s(False, "`flowpilot serve` logs one line per request (uvicorn's)")
 
     # Background work (dispatcher, relay, escalation chain)
-    run_workers: bool = _s(True, "run dispatcher, relay and escalation chain inside the server")
+    run_workers: bool = _s(
+        True,
+        "run the background jobs (relay, dispatcher, escalation chain, claim-target breach, "
+        "idle-claim guard) inside the server; false when `flowpilot worker` runs them",
+    )
     relay_interval_seconds: float = _s(5.0, "how often the relay looks for unpublished events")
     relay_grace_seconds: float = _s(
         5.0, "age before the relay republishes an event (younger ones are the normal publish's)"
