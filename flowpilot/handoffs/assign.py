@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.accounts import service as accounts_service
 from flowpilot.ai_sessions import service as ai_sessions_service
-from flowpilot.events import service as events_service
 from flowpilot.handoffs import repository as repo
 from flowpilot.handoffs import service
 from flowpilot.handoffs.repository import HandoffRow
@@ -23,7 +22,6 @@ from flowpilot.kernel.identity import SENIOR_ROLES, Actor
 from flowpilot.models import User
 from flowpilot.models.events import EventType
 from flowpilot.models.handoffs import LIVE_STATUSES, HandoffStatus
-from flowpilot.notifications import service as notifications_service
 
 
 async def _new_holder(session: AsyncSession, actor: Actor, user_id: str) -> User:
@@ -81,19 +79,15 @@ async def assign(
     await ai_sessions_service.assign(
         session, ai_session=row.ai_session, assignee_id=holder.id, now=now
     )
-    payload = service.event_payload(row)
-    payload["previous_claimed_by_id"] = previous_id
-    payload["assigned_by_name"] = actor.name
-    event = await events_service.append(
+    await service.record(
         session,
         tenant=actor,
+        row=row,
         type=EventType.HANDOFF_ASSIGNED,
-        payload=payload,
         now=now,
         bus=bus,
-        handoff_id=handoff_id,
-        session_id=handoff.session_id,
-        actor_id=actor.id,
+        by=actor.id,
+        extra={"previous_claimed_by_id": previous_id, "assigned_by_name": actor.name},
+        notify=True,
     )
-    await notifications_service.plan_deliveries(session, handoff=handoff, event=event, now=now)
     return row

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from flowpilot.accounts import service as accounts_service
 from flowpilot.ai_sessions import service as ai_sessions_service
-from flowpilot.events import service as events_service
 from flowpilot.handoffs import idle_sql, service
 from flowpilot.handoffs import repository as repo
 from flowpilot.kernel.context import Context
@@ -23,7 +22,6 @@ from flowpilot.kernel.db.uow import unit_of_work
 from flowpilot.kernel.errors import NotFound
 from flowpilot.kernel.identity import AccountRef
 from flowpilot.models.events import EventType
-from flowpilot.notifications import service as notifications_service
 from flowpilot.notifications.service import IDLE_RELEASE_REASON
 
 log = logging.getLogger("flowpilot.handoffs")
@@ -59,21 +57,16 @@ async def _nudge(ctx: Context, h: idle_sql.Holding) -> int:
         tenant = AccountRef(account_id)
         row = await repo.get_row(session, tenant, h.handoff_id)
         assert row is not None, "the row this transaction just updated"
-        payload = service.event_payload(row)
-        payload["minutes_idle"] = _minutes(h.held_since, now)
-        event = await events_service.append(
+        await service.record(
             session,
             tenant=tenant,
+            row=row,
             type=EventType.HANDOFF_IDLE_NUDGED,
-            payload=payload,
             now=now,
             bus=ctx.bus,
-            handoff_id=h.handoff_id,
-            session_id=row.handoff.session_id,
-            actor_id=None,
-        )
-        await notifications_service.plan_deliveries(
-            session, handoff=row.handoff, event=event, now=now
+            by=None,
+            extra={"minutes_idle": _minutes(h.held_since, now)},
+            notify=True,
         )
     return 1
 
@@ -97,26 +90,23 @@ async def _release(ctx: Context, h: idle_sql.Holding) -> int:
             previous_name: str | None = previous.name
         except NotFound:
             previous_name = None
-        payload = service.event_payload(row)
-        payload["escalation_reason"] = payload["reason"]
-        payload["reason"] = IDLE_RELEASE_REASON
-        payload["previous_claimed_by_id"] = h.claimed_by_id
-        payload["previous_claimed_by_name"] = previous_name
-        payload["minutes_idle"] = _minutes(h.held_since, now)
-        payload["minutes_open"] = _minutes(row.handoff.created_at, now)
-        event = await events_service.append(
+        await service.record(
             session,
             tenant=tenant,
+            row=row,
             type=EventType.HANDOFF_RELEASED,
-            payload=payload,
             now=now,
             bus=ctx.bus,
-            handoff_id=h.handoff_id,
-            session_id=row.handoff.session_id,
-            actor_id=None,
-        )
-        await notifications_service.plan_deliveries(
-            session, handoff=row.handoff, event=event, now=now
+            by=None,
+            extra={
+                "escalation_reason": row.handoff.reason,  # ``reason`` says why it was released
+                "reason": IDLE_RELEASE_REASON,
+                "previous_claimed_by_id": h.claimed_by_id,
+                "previous_claimed_by_name": previous_name,
+                "minutes_idle": _minutes(h.held_since, now),
+                "minutes_open": _minutes(row.handoff.created_at, now),
+            },
+            notify=True,
         )
     return 1
 

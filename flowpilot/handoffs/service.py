@@ -27,6 +27,7 @@ from flowpilot.kernel.bus import Publisher
 from flowpilot.kernel.errors import Conflict, Forbidden, NotFound
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.metrics import TIME_TO_CLAIM, note_duration
+from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models import AiSession, Event, Handoff
 from flowpilot.models.ai_sessions import SessionStatus
 from flowpilot.models.events import EventType
@@ -103,17 +104,40 @@ async def _record(
     now: datetime,
     bus: Publisher | None,
 ) -> Event:
-    return await events_service.append(
+    return await record(session, tenant=actor, row=row, type=type, now=now, bus=bus, by=actor.id)
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    row: HandoffRow,
+    type: str,
+    now: datetime,
+    bus: Publisher | None,
+    by: str | None,
+    extra: dict[str, Any] | None = None,
+    notify: bool = False,
+) -> Event:
+    """The event of one handoff transition (payload: the handoff as it is now, plus ``extra``;
+    ``by`` None: the system did it); with ``notify``, the deliveries it calls for are planned in
+    the same transaction."""
+    event = await events_service.append(
         session,
-        tenant=actor,
+        tenant=tenant,
         type=type,
-        payload=event_payload(row),
+        payload={**event_payload(row), **(extra or {})},
         now=now,
         bus=bus,
         handoff_id=row.handoff.id,
         session_id=row.handoff.session_id,
-        actor_id=actor.id,
+        actor_id=by,
     )
+    if notify:
+        await notifications_service.plan_deliveries(
+            session, handoff=row.handoff, event=event, now=now
+        )
+    return event
 
 
 def _live_conflict(existing: Handoff | None) -> Conflict:
@@ -168,10 +192,16 @@ async def escalate(
     row = HandoffRow(
         handoff, ai_session.title, ai_session.customer, ai_session.asset, actor.name, None
     )
-    event = await _record(
-        session, actor=actor, row=row, type=EventType.HANDOFF_CREATED, now=now, bus=bus
+    await record(
+        session,
+        tenant=actor,
+        row=row,
+        type=EventType.HANDOFF_CREATED,
+        now=now,
+        bus=bus,
+        by=actor.id,
+        notify=True,
     )
-    await notifications_service.plan_deliveries(session, handoff=handoff, event=event, now=now)
     return row
 
 
