@@ -103,8 +103,11 @@ async def _record(
     type: str,
     now: datetime,
     bus: Publisher | None,
+    notify: bool = False,
 ) -> Event:
-    return await record(session, tenant=actor, row=row, type=type, now=now, bus=bus, by=actor.id)
+    return await record(
+        session, tenant=actor, row=row, type=type, now=now, bus=bus, by=actor.id, notify=notify
+    )
 
 
 async def record(
@@ -192,15 +195,8 @@ async def escalate(
     row = HandoffRow(
         handoff, ai_session.title, ai_session.customer, ai_session.asset, actor.name, None
     )
-    await record(
-        session,
-        tenant=actor,
-        row=row,
-        type=EventType.HANDOFF_CREATED,
-        now=now,
-        bus=bus,
-        by=actor.id,
-        notify=True,
+    await _record(
+        session, actor=actor, row=row, type=EventType.HANDOFF_CREATED, now=now, bus=bus, notify=True
     )
     return row
 
