@@ -88,3 +88,11 @@ async def truncate_all(database_url: str) -> None:
                     await conn.execute(text(f"DELETE FROM {name}"))
     finally:
         await engine.dispose()
+
+
+# Why Redis-only tests skip in the SQLite half: replicas share events only through Redis Streams,
+# and `make test` runs them in its PostgreSQL + Redis half (CI sets FLOWPILOT_TEST_REDIS_URL).
+REPLICAS_NEED_REDIS = (
+    "needs Redis (replicas share events only through it); runs in the PostgreSQL + Redis half "
+    "of `make test`, with FLOWPILOT_TEST_REDIS_URL set"
+)

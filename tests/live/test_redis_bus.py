@@ -10,9 +10,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from flowpilot.kernel.bus import BusEvent
 from flowpilot.live.redis_bus import RedisBus
-from tests.databases import REDIS_URL
+from tests.databases import REDIS_URL, REPLICAS_NEED_REDIS
 
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason=REPLICAS_NEED_REDIS)
 
 
 @needs_redis

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.databases import REDIS_URL
+from tests.databases import REDIS_URL, REPLICAS_NEED_REDIS
 from tests.factories import Factory, TestUser
 from tests.live.sse_client import SSEReader
 
-pytestmark = pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason=REPLICAS_NEED_REDIS)
 
 
 async def _call(url: str, user: TestUser, method: str, path: str, **kw: Any) -> Any:

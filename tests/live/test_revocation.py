@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from flowpilot.kernel.clock import FrozenClock
-from tests.databases import REDIS_URL
+from tests.databases import REDIS_URL, REPLICAS_NEED_REDIS
 from tests.factories import Factory, TestUser
 from tests.live.helpers import SSEServer
 from tests.live.sse_client import SSEReader
@@ -156,7 +156,7 @@ async def test_a_role_change_ends_only_the_streams_the_new_role_may_not_read(
         assert (frame.event, frame.json["content"]) == ("step.created", "still here")
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="FLOWPILOT_TEST_REDIS_URL not set")
+@pytest.mark.skipif(not REDIS_URL, reason=REPLICAS_NEED_REDIS)
 async def test_logout_on_one_replica_ends_the_stream_on_the_other(
     replicas: list[str], factory: Factory
 ) -> None:
