@@ -1,5 +1,5 @@
-"""One-time "claim from the email" links: issued when an escalation email is sent, found by
-their secret when opened.
+"""One-time "claim from the email" links: issued when an escalation email is leased for
+sending (a whole lease in two statements), found by their secret when opened.
 
 A link is ``<account id>.<secret>``: the account part lets a request that has no login act for
 the right account (row-level security) before it looks the secret up; only the secret's
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.kernel.context import Context
-from flowpilot.kernel.db.uow import unit_of_work
+from flowpilot.kernel.db.base import new_id
 from flowpilot.kernel.identity import AccountRef
 from flowpilot.kernel.tenancy import act_for, scoped
-from flowpilot.models import ClaimLink, Delivery
+from flowpilot.models import ClaimLink
 from flowpilot.models.events import EventType
 from flowpilot.models.handoffs import HandoffStatus
 from flowpilot.models.notifications import Channel
@@ -46,32 +47,62 @@ def wants_link(job: repo.Job) -> bool:
     )
 
 
-async def issue(ctx: Context, job: repo.Job) -> str | None:
-    """A fresh link for this email's recipient, or None when the email asks no one to claim."""
-    if not wants_link(job) or job.recipient_id is None:
-        return None
-    now = ctx.clock.now()
-    secret = secrets.token_urlsafe(32)
-    async with unit_of_work(ctx.system.sessionmaker) as session:  # the dispatcher's path
-        stmt = select(Delivery.account_id).where(Delivery.id == job.delivery_id)
-        account_id = (await session.execute(stmt)).scalar_one()
-        found = select(ClaimLink).where(ClaimLink.delivery_id == job.delivery_id)
-        link = (await session.execute(found)).scalar_one_or_none()
-        if link is None:
-            link = ClaimLink(
-                account_id=account_id,
-                handoff_id=job.handoff_id,
-                recipient_id=job.recipient_id,
-                delivery_id=job.delivery_id,
+async def issue_many(
+    session: AsyncSession, jobs: Sequence[repo.Job], *, now: datetime, base_url: str
+) -> dict[str, str]:
+    """Fresh links for the recipients of these leased emails, in the leasing transaction:
+    {delivery id: link}. A delivery whose earlier link was used gets none (a retry of that
+    email carries no second link). Two statements for the whole batch: the deliveries are
+    locked by the lease, so no other worker writes their links meanwhile."""
+    jobs = [j for j in jobs if wants_link(j) and j.recipient_id is not None]
+    if not jobs:
+        return {}
+    existing = dict(
+        (
+            await session.execute(
+                select(ClaimLink.delivery_id, ClaimLink.used_at).where(
+                    ClaimLink.delivery_id.in_([j.delivery_id for j in jobs])
+                )
             )
-            session.add(link)
-        elif link.used_at is not None:
-            return None  # already used: a retry of this email carries no second link
-        link.token_hash = _digest(secret)
-        link.created_at = now
-        link.expires_at = now + LIFETIME
-        await session.flush()
-    return f"{ctx.settings.base_url.rstrip('/')}/claim/{account_id}.{secret}"
+        ).all()
+    )
+    links: dict[str, str] = {}
+    fresh: list[dict[str, object]] = []
+    renewed: list[dict[str, object]] = []
+    for job in jobs:
+        if existing.get(job.delivery_id) is not None:
+            continue  # already used
+        secret = secrets.token_urlsafe(32)
+        links[job.delivery_id] = f"{base_url.rstrip('/')}/claim/{job.account_id}.{secret}"
+        values = {"token_hash": _digest(secret), "created_at": now, "expires_at": now + LIFETIME}
+        if job.delivery_id in existing:
+            renewed.append({"b_delivery_id": job.delivery_id, **values})
+        else:
+            fresh.append(
+                {
+                    "id": new_id(),
+                    "account_id": job.account_id,
+                    "handoff_id": job.handoff_id,
+                    "recipient_id": job.recipient_id,
+                    "delivery_id": job.delivery_id,
+                    **values,
+                }
+            )
+    table = cast(Table, ClaimLink.__table__)
+    if fresh:
+        await session.execute(insert(table), fresh)
+    if renewed:
+        await session.execute(
+            update(table)
+            .where(table.c.delivery_id == bindparam("b_delivery_id"), table.c.used_at.is_(None))
+            .values(
+                token_hash=bindparam("token_hash"),
+                created_at=bindparam("created_at"),
+                expires_at=bindparam("expires_at"),
+            ),
+            renewed,
+        )
+    return links
 
 
 async def find(session: AsyncSession, *, token: str, for_update: bool = False) -> ClaimLink | None:

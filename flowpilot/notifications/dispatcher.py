@@ -48,8 +48,8 @@ __all__ = [
 async def take_due(
     ctx: Context, *, limit: int | None = None, channel: str | None = None
 ) -> list[repo.Job]:
-    """Lease due deliveries (of one ``channel``, or all) and read what sending needs, in one
-    short committed transaction."""
+    """Lease due deliveries (of one ``channel``, or all), read what sending needs and issue the
+    emails' claim links, in one short committed transaction."""
     now = ctx.clock.now()
     async with unit_of_work(ctx.system.sessionmaker) as session:  # every account's due deliveries
         ids = await repo.take_due(
@@ -60,7 +60,19 @@ async def take_due(
             skip_locked=ctx.system.engine.dialect.name == "postgresql",
             channel=channel,
         )
-        return await repo.load_jobs(session, ids)
+        jobs = await repo.load_jobs(session, ids)
+        links = await claim_links.issue_many(
+            session,
+            [j for j in jobs if _skip_reason(j) is None and not _given_up(ctx.settings, j)],
+            now=now,
+            base_url=ctx.settings.base_url,
+        )
+    return [dataclasses.replace(j, claim_link=links.get(j.delivery_id)) for j in jobs]
+
+
+def _given_up(settings: Settings, job: repo.Job) -> bool:
+    # Only an expired lease gets past the last attempt: the worker died mid-send on it.
+    return job.attempts > settings.delivery_max_attempts
 
 
 def _batch_size(settings: Settings, channel: str | None) -> int:
@@ -129,8 +141,7 @@ async def process(
     if skip is not None:
         await _finish(ctx, job, status=DeliveryStatus.SKIPPED, error=skip, recorder=recorder)
         return
-    if job.attempts > settings.delivery_max_attempts:
-        # Only an expired lease gets here: the worker died mid-send on the last attempt.
+    if _given_up(settings, job):
         error = f"gave up after {job.attempts - 1} attempts (last one never finished)"
         await _finish(ctx, job, status=DeliveryStatus.DEAD, error=error, recorder=recorder)
         return
@@ -185,9 +196,8 @@ async def _send(
         base_url=settings.base_url,
     )
     if job.channel == Channel.EMAIL:
-        claim_link = await claim_links.issue(ctx, job)  # this recipient's "claim from the email"
-        if claim_link:
-            notice = dataclasses.replace(notice, claim_link=claim_link)
+        if job.claim_link:  # this recipient's "claim from the email"
+            notice = dataclasses.replace(notice, claim_link=job.claim_link)
         msg = email_channel.build_email(
             notice,
             delivery_id=job.delivery_id,

@@ -98,6 +98,7 @@ class Job:
     """Everything needed to send one leased delivery, read in the leasing transaction."""
 
     delivery_id: str
+    account_id: str
     channel: str
     attempts: int
     event_id: int
@@ -116,6 +117,8 @@ class Job:
     webhook_previous_secret: str | None = None
     webhook_secret_rotated_at: datetime | None = None
     webhook_format: str = "slack"
+    # This recipient's one-time "claim from the email" link, issued with the lease.
+    claim_link: str | None = None
 
 
 async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
@@ -125,6 +128,7 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
     stmt = (
         select(
             Delivery.id,
+            Delivery.account_id,
             Delivery.channel,
             Delivery.attempts,
             Event.id,
@@ -153,11 +157,12 @@ async def load_jobs(session: AsyncSession, ids: Sequence[str]) -> list[Job]:
     )
     jobs = []
     for row in (await session.execute(stmt)).all():
-        (did, channel, attempts, eid, etype, created, payload, hid, hstatus, rid) = row[:10]
-        email, name, active, url, secret, enabled, previous, rotated, fmt = row[10:]
+        (did, account_id, channel, attempts, eid, etype, created, payload, hid, hstatus) = row[:10]
+        rid, email, name, active, url, secret, enabled, previous, rotated, fmt = row[10:]
         jobs.append(
             Job(
                 delivery_id=did,
+                account_id=account_id,
                 channel=channel,
                 attempts=attempts,
                 event_id=eid,

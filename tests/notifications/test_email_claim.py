@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flowpilot.kernel.clock import FrozenClock
 from flowpilot.models import ClaimLink, Event, Handoff
-from flowpilot.notifications.dispatcher import run_chain_once, run_once
+from flowpilot.notifications.dispatcher import run_chain_once, run_once, take_due
 from flowpilot.runtime.context import AppContext
 from tests.factories import Factory, TestUser, add_step, open_session
 from tests.handoffs.helpers import escalate, handoff_row, post, session_row
@@ -215,3 +215,41 @@ async def test_links_die_with_the_escalation_or_the_recipient(
     assert len(fresh) == 1 and fresh[0] != links[team["eng2"].email]
     assert (await client.post(fresh[0])).status_code == 200
     assert (await handoff_row(db, live["id"])).claimed_by_id == team["eng2"].id
+
+
+async def test_a_resent_email_carries_a_fresh_link_and_none_once_its_link_was_used(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    ctx: AppContext,
+    smtp_server: SmtpServer,
+) -> None:
+    ctx.settings.smtp_url = smtp_server.url
+    team = await factory.team()
+    eng, eng2 = team["eng"], team["eng2"]
+    s = await open_session(client, team["tech"], title="Printer offline")
+    r = await escalate(client, team["tech"], s["id"], reason="Spooler keeps dying")
+    assert r.status_code == 201, r.text
+    h = r.json()
+    # A worker leases the emails (issuing their links) and dies before sending any.
+    leased = await take_due(ctx)
+    first = {j.recipient_email: LINK.findall(j.claim_link or "") for j in leased}
+    assert all(len(found) == 1 for found in first.values()), first
+    # eng's link reached eng some other way and was used; eng then let go of the escalation.
+    assert (await client.post(first[eng.email][0])).status_code == 200
+    assert (await post(client, eng, f"/api/v1/handoffs/{h['id']}/release")).status_code == 200
+    assert (await handoff_row(db, h["id"])).status == "open"
+
+    clock.advance(seconds=ctx.settings.delivery_sending_timeout_seconds + 1)  # lease expired
+    assert await run_once(ctx) == 3
+    mailed = {m.rcpt_tos[0]: LINK.findall(m.body("plain")) for m in smtp_server.messages}
+    assert mailed[eng.email] == []  # a used link is not issued again
+    fresh = mailed[eng2.email]
+    assert len(fresh) == 1 and fresh != first[eng2.email]
+    stale = await client.post(first[eng2.email][0])  # the unsent attempt's link stopped working
+    assert stale.status_code == 404 and "This link is not valid" in stale.text
+    async with db() as session:
+        assert (await session.execute(select(func.count(ClaimLink.id)))).scalar_one() == 3
+    assert (await client.post(fresh[0])).status_code == 200
+    assert (await handoff_row(db, h["id"])).claimed_by_id == eng2.id
