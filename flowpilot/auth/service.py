@@ -18,7 +18,7 @@ from flowpilot.auth import repository as repo
 from flowpilot.auth.passwords import hash_off_loop, verify_off_loop
 from flowpilot.kernel import tenancy
 from flowpilot.kernel.bus import BusEvent, Publisher, revocation
-from flowpilot.kernel.db.uow import after_commit
+from flowpilot.kernel.db.uow import after_commit, end_reads
 from flowpilot.kernel.identity import Actor
 from flowpilot.kernel.settings import Settings
 from flowpilot.kernel.tenancy import Tenant
@@ -81,7 +81,8 @@ async def login(
 
     Unknown email and wrong password take the same path (a dummy hash is verified) so they
     answer the same 401 in the same time class. Failures are recorded per email + address,
-    per email and per address (see ``failure_limits``).
+    per email and per address (see ``failure_limits``). The password is checked between two
+    transactions, with no database connection held.
     """
     email = normalize_email(email)
     limits = failure_limits(email, client_ip, settings)
@@ -98,6 +99,10 @@ async def login(
 
     await repo.act_for_email_account(session, email)  # row-level security: before the lookup
     user = await repo.user_by_email(session, email)
+    # Argon2 may wait for one of its few threads: wait holding no database connection, so a
+    # burst of logins cannot take the pool from every other request. What follows is written
+    # in a new transaction (acting for the same account) that the request commits.
+    await end_reads(session)
     ok = await verify_off_loop(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         await repo.add_failures(session, keys=list(limits), at=now)

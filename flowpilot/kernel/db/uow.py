@@ -65,3 +65,17 @@ def unit_of_work(
     system path's sessions see every account without it.
     """
     return transaction(maker, tenant)
+
+
+async def end_reads(session: AsyncSession) -> None:
+    """End a transaction that only read, so the session holds no database connection while its
+    caller waits for something slow (a password hash waiting for a thread).
+
+    What was read stays readable (detached); the next statement begins a new transaction, acting
+    for the same account, which the session's owner commits as usual (rule 1). Only after reads:
+    refused when the ORM holds unflushed changes (statements already executed would be lost).
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_reads() with unflushed changes would lose them")
+    session.expunge_all()
+    await session.rollback()
