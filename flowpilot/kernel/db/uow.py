@@ -73,7 +73,7 @@ async def end_reads(session: AsyncSession) -> None:
 
     What was read stays readable (detached); the next statement begins a new transaction, acting
     for the same account, which the session's owner commits as usual (rule 1). Only after reads:
-    refused when the ORM holds unflushed changes (statements already executed would be lost).
+    a write already executed would be rolled back with them (unflushed ORM changes are refused).
     """
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("end_reads() with unflushed changes would lose them")
