@@ -30,7 +30,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from bench import metrics_window
-from flowpilot.analytics import percentiles_pg, service
+from flowpilot.analytics import repository, service
 from flowpilot.auth.service import hash_token
 from flowpilot.kernel.clock import FrozenClock
 from flowpilot.kernel.db.base import new_id
@@ -222,7 +222,7 @@ async def time_service(url: str, account_id: str, now: datetime, days: int, runs
                 if i >= 3:  # the first runs warm the cache and the connection pool
                     samples.append((time.perf_counter() - t) * 1000)
         async with engine.connect() as conn:
-            stmt = percentiles_pg.histogram_statement(
+            stmt = repository.aggregate_pg_statement(
                 AccountRef(account_id), since=now - timedelta(days=days), until=now
             )
             compiled = stmt.compile(dialect=engine.dialect)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.analytics import bootstrap, claim_targets, percentiles_pg
+from flowpilot.analytics import bootstrap, claim_targets
 from flowpilot.analytics import repository as repo
 from flowpilot.analytics.schemas import (
     MAX_BASELINE_SECONDS,
@@ -92,12 +92,11 @@ def _stats(values: Sequence[float]) -> DurationStats:
     )
 
 
-def _stats_from(m: percentiles_pg.Measured) -> DurationStats:
-    median, p90 = m.percentiles
+def _stats_from(agg: repo.Aggregate) -> DurationStats:
     return DurationStats(
-        avg_seconds=round_seconds(m.avg),
-        median_seconds=round_seconds(median),
-        p90_seconds=round_seconds(p90),
+        avg_seconds=round_seconds(agg.avg),
+        median_seconds=round_seconds(agg.median),
+        p90_seconds=round_seconds(agg.p90),
     )
 
 
@@ -114,7 +113,7 @@ async def _measure(
     session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
 ) -> _Window:
     if repo.is_postgres(session):
-        n, ttc, ttfa = await percentiles_pg.measure(session, tenant, since=since, until=until)
+        n, ttc, ttfa = await repo.aggregate_pg(session, tenant, since=since, until=until)
         return _Window(n, ttc.n, ttfa.n, _stats_from(ttc), _stats_from(ttfa))
     rows = await repo.timings(session, tenant, since=since, until=until)
     to_claim = [(r.claimed_at - r.created_at).total_seconds() for r in rows if r.claimed_at]

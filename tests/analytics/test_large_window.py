@@ -1,6 +1,7 @@
-"""Statistics over a window of thousands of escalations: PostgreSQL finds the percentiles from a
-histogram and a second pass over the few buckets that hold them (``percentiles_pg``), never by
-sorting the window; the answer must be the definition's, to the millisecond, on both databases.
+"""Statistics over a window of thousands of escalations (many distinct values, exact ties, long
+tails, hand-overs, another account beside it): the answer is the definition's, to the
+millisecond, on both databases (PostgreSQL's percentile_cont, SQLite's Python path); whatever
+computes the window later (a rollup) must keep this passing.
 
 The rows are written directly (thousands of escalations through the services would take
 minutes); the timing columns are the ones the write path maintains.
@@ -104,8 +105,7 @@ async def test_statistics_of_a_large_window_are_the_definitions(client, factory,
 
 
 async def test_one_value_and_all_equal_values(client, factory, db, clock):
-    """Degenerate windows: one duration; all durations in one bucket (the second pass reads
-    them all)."""
+    """Degenerate windows: one first action; four equal times to claim."""
     clock.set(NOW)
     team = await factory.team()
     async with db() as session:
