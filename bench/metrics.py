@@ -273,6 +273,7 @@ PILOT_PATHS = (
         "/api/v1/analytics/escalations/export",
         {"days": 30, "format": "json"},
     ),
+    ("export csv, 90 days (every handoff)", "/api/v1/analytics/escalations/export", {"days": 90}),
 )
 
 
