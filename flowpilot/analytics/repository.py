@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, case, cast, extract, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
@@ -267,13 +280,9 @@ async def user_names(session: AsyncSession, tenant: Tenant, ids: Sequence[str]) 
     return {r.id: r.name for r in (await session.execute(stmt)).all()}
 
 
-async def export_rows(
-    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
-) -> Sequence[Any]:
-    """The export's columns of the tenant's handoffs created in ``(since, until]``, oldest
-    first (plain rows, no ORM entities: an export is tens of thousands of them)."""
+def _export_columns() -> tuple[Any, ...]:
     h = Handoff
-    stmt: Any = select(
+    return (
         h.id,
         h.created_at,
         h.urgency,
@@ -284,6 +293,80 @@ async def export_rows(
         h.resolved_at,
         h.breached_at,
         h.claim_due_at,
+    )
+
+
+async def export_rows(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> Sequence[Any]:
+    """The export's columns of the tenant's handoffs created in ``(since, until]``, oldest
+    first (plain rows, no ORM entities: an export is tens of thousands of them)."""
+    stmt: Any = select(*_export_columns()).where(
+        Handoff.created_at > since, Handoff.created_at <= until
+    )
+    stmt = scoped(stmt, Handoff, tenant).order_by(Handoff.created_at, Handoff.id)
+    return (await session.execute(stmt)).all()
+
+
+def _iso_pg(col: Any) -> Any:
+    """PostgreSQL: ``col`` as Python's ``isoformat`` writes it in UTC with ``Z`` (fraction only
+    when not a whole second), NULL for NULL."""
+    utc = func.timezone("UTC", col)
+    whole = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+    frac = case((func.date_trunc("second", utc) == utc, ""), else_=func.to_char(utc, ".US"))
+    return whole.concat(frac).concat("Z")
+
+
+def _micros_pg(later: Any, earlier: Any) -> Any:
+    # EXTRACT of an interval is an exact numeric (PostgreSQL 14+): whole microseconds, exactly.
+    return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+
+def _json_pg(value: Any) -> Any:
+    # Ids, enum values and ISO times: nothing a JSON string must escape (to_json costs more).
+    return func.coalesce(literal('"').concat(value).concat('"'), "null")
+
+
+async def export_lines_pg(
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    fields: Sequence[str],
+    json: bool,
+) -> list[tuple[str, int | None, int | None, bool]]:
+    """PostgreSQL: per escalation, oldest first, the export line's text up to the two durations
+    (CSV cells or JSON members, in ``fields`` order; the ids and enum values need no CSV
+    quoting), then time to claim and to first action in whole microseconds and ``breached``.
+    The database formats, Python only writes the two floats (``export.py``)."""
+    h = Handoff
+    texts: list[Any] = [
+        h.id,
+        _iso_pg(h.created_at),
+        h.urgency,
+        h.status,
+        _iso_pg(h.claimed_at),
+        h.claimed_by_id,
+        _iso_pg(h.first_action_at),
+        _iso_pg(h.resolved_at),
+    ]
+    parts: list[Any] = []
+    for i, (name, value) in enumerate(zip(fields, texts, strict=False)):
+        if json:
+            parts += ['{"' if i == 0 else ',"', f'{name}":', _json_pg(value)]
+        else:
+            parts += ["" if i == 0 else ",", value]  # concat() writes NULL as nothing
+    breached = or_(
+        h.breached_at.is_not(None),
+        and_(h.status == HandoffStatus.OPEN, h.claim_due_at <= now),
+    )
+    stmt: Any = select(
+        func.concat(*parts),
+        _micros_pg(h.claimed_at, h.created_at),
+        _micros_pg(h.first_action_at, h.claimed_at),
+        func.coalesce(breached, False),
     ).where(h.created_at > since, h.created_at <= until)
     stmt = scoped(stmt, Handoff, tenant).order_by(h.created_at, h.id)
-    return (await session.execute(stmt)).all()
+    return [tuple(r) for r in (await session.execute(stmt)).all()]  # type: ignore[misc]

@@ -166,6 +166,36 @@ async def test_export_csv_and_json(client, factory, clock):
     assert (first["id"], first["status"], first["breached"]) == (ids[0], "open", True)
 
 
+async def test_export_writes_fractions_of_a_second_as_the_api_writes_times(client, factory, clock):
+    """Times off the whole second keep their microseconds (``.250000Z``, as every JSON time of
+    the API), durations are rounded to the millisecond; CSV and JSON carry the same text."""
+    clock.set(NOW)
+    team = await factory.team()
+    eng = team["eng"]
+    tl = Timeline(factory, team["tech"], T0)
+    e = tl.escalation(created=0.25, claimed=60.7505, claimer=eng, steps=[(61, eng)])
+    await tl.save()
+    csv_text = (await client.get(EXPORT, headers=eng.headers)).text
+    (row,) = list(csv.DictReader(io.StringIO(csv_text)))
+    assert row["id"] == e.ids["handoff"]
+    assert (row["created_at"], row["claimed_at"], row["first_action_at"]) == (
+        "2026-11-08T12:00:00.250000Z",
+        "2026-11-08T12:01:00.750500Z",
+        "2026-11-08T12:01:01Z",
+    )
+    # 60.5005 s and 0.2495 s to the millisecond.
+    assert (row["time_to_claim_seconds"], row["time_to_first_action_seconds"]) == (
+        "60.501",
+        "0.249",
+    )
+    j = await client.get(EXPORT, params={"format": "json"}, headers=eng.headers)
+    (item,) = j.json()["items"]
+    assert item["created_at"] == row["created_at"]
+    assert item["claimed_at"] == row["claimed_at"]
+    assert item["first_action_at"] == row["first_action_at"]
+    assert (item["time_to_claim_seconds"], item["time_to_first_action_seconds"]) == (60.501, 0.249)
+
+
 @pytest.mark.parametrize(
     ("url", "params", "field"),
     [
