@@ -52,9 +52,9 @@ def _groups(rows: Iterable[Any], key: Any) -> list[repo.Group]:
     for k, members in buckets.items():
         ttc = [(r.claimed_at - r.created_at).total_seconds() for r in members if r.claimed_at]
         ttfa = [
-            (r.first_action_at - r.claimed_at).total_seconds()
+            (r.first_action_at - r.held_at).total_seconds()
             for r in members
-            if r.claimed_at and r.first_action_at
+            if r.held_at and r.first_action_at
         ]
         resolved = sum(1 for r in members if r.status == HandoffStatus.RESOLVED)
         out.append(
@@ -145,8 +145,8 @@ async def weekly_savings(
     for r in rows:
         start = week_start(r.created_at)
         created[start] += 1
-        if r.claimed_at and r.first_action_at:
-            acted[start].append((r.first_action_at - r.claimed_at).total_seconds())
+        if r.held_at and r.first_action_at:
+            acted[start].append((r.first_action_at - r.held_at).total_seconds())
     base_median = percentile(sorted(baseline), 0.5)
     out = []
     for i in range(weeks):

@@ -30,7 +30,8 @@ TEXT_FIELDS = FIELDS[:8]
 BATCH = 2000
 _MICRO = timedelta(microseconds=1)
 
-Line = tuple[str, int | None, int | None, bool]
+# The text up to the durations, the two durations (whole microseconds), breached, assigned_at.
+Line = tuple[str, int | None, int | None, bool, str | None]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -75,8 +76,9 @@ def _lines_py(rows: Sequence[Any], *, now: datetime, json: bool) -> list[Line]:
             (
                 head,
                 _micros(h.claimed_at, h.created_at),
-                _micros(h.first_action_at, h.claimed_at),
+                _micros(h.first_action_at, h.assigned_at or h.claimed_at),
                 breached,
+                _iso(h.assigned_at),
             )
         )
     return out
@@ -117,16 +119,19 @@ def _cell(micros: int | None, null: str) -> str:
 
 
 def _csv_line(line: Line) -> str:
-    head, ttc, ttfa, breached = line
-    return f"{head},{_cell(ttc, '')},{_cell(ttfa, '')},{'true' if breached else 'false'}\r\n"
+    head, ttc, ttfa, breached, assigned = line
+    return (
+        f"{head},{_cell(ttc, '')},{_cell(ttfa, '')},{'true' if breached else 'false'},"
+        f"{assigned or ''}\r\n"
+    )
 
 
 def _json_line(line: Line) -> str:
-    head, ttc, ttfa, breached = line
+    head, ttc, ttfa, breached, assigned = line
     return (
         f'{head},"time_to_claim_seconds":{_cell(ttc, "null")},'
         f'"time_to_first_action_seconds":{_cell(ttfa, "null")},'
-        f'"breached":{"true" if breached else "false"}}}'
+        f'"breached":{"true" if breached else "false"},"assigned_at":{_json_str(assigned)}}}'
     )
 
 

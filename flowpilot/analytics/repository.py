@@ -1,8 +1,10 @@
 """All SQL for analytics: escalation timings and the manual baseline.
 
 A window is one pass over the account's handoffs: time to claim is ``claimed_at - created_at``
-and time to first action ``first_action_at - claimed_at``, both columns of the handoff (the
-first action is stamped when the claimer writes the step, see ``handoffs.first_action``).
+and time to first action ``first_action_at - held_at`` (``held_at``: the hand-over to the current
+holder, else the claim), columns of the handoff (the first action is stamped when the holder
+writes a step). The escalations stats, the savings sample, weekly, seniors and the export all
+count it the same way.
 PostgreSQL aggregates (``avg``, ``percentile_cont``) in the database; on SQLite the service
 aggregates the per-handoff durations in Python with the same percentile definition.
 """
@@ -64,6 +66,12 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def held_at() -> Any:
+    """When the current holder got the escalation: the hand-over (assign), else the claim. A
+    time to first action counts from it (the new holder's first step is theirs to make)."""
+    return func.coalesce(Handoff.assigned_at, Handoff.claimed_at)
+
+
 def _window(
     tenant: Tenant, since: datetime, until: datetime
 ) -> Select[datetime, datetime | None, datetime | None, datetime | None]:
@@ -78,7 +86,7 @@ def _window(
         Handoff.created_at.label("created_at"),
         Handoff.claimed_at.label("claimed_at"),
         Handoff.first_action_at.label("first_action_at"),
-        func.coalesce(Handoff.assigned_at, Handoff.claimed_at).label("held_at"),
+        held_at().label("held_at"),
     ).where(Handoff.created_at > since, Handoff.created_at <= until)
     return scoped(stmt, Handoff, tenant)
 
@@ -128,10 +136,10 @@ async def first_action_seconds(
     """Every time to first action (seconds) of escalations created in the window."""
     w = _window(tenant, since, until).where(Handoff.first_action_at.is_not(None)).subquery("w")
     if is_postgres(session):
-        seconds = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+        seconds = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
         return [float(v) for v in (await session.execute(select(seconds))).scalars().all()]
-    rows = (await session.execute(select(w.c.claimed_at, w.c.first_action_at))).all()
-    return [(r.first_action_at - r.claimed_at).total_seconds() for r in rows if r.claimed_at]
+    rows = (await session.execute(select(w.c.held_at, w.c.first_action_at))).all()
+    return [(r.first_action_at - r.held_at).total_seconds() for r in rows if r.held_at]
 
 
 async def baseline_seconds(session: AsyncSession, tenant: Tenant) -> list[float]:
@@ -210,7 +218,7 @@ def _durations(stmt: Select[Any]) -> Select[Any]:
     """``stmt``'s rows with their time to claim and time to first action (float8 seconds)."""
     w = stmt.subquery("w")
     ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
-    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
     return select(w, ttc.label("ttc"), ttfa.label("ttfa"))
 
 
@@ -222,6 +230,7 @@ def _rows(tenant: Tenant, since: datetime, until: datetime, *, half_open: bool) 
         Handoff.created_at.label("created_at"),
         Handoff.claimed_at.label("claimed_at"),
         Handoff.first_action_at.label("first_action_at"),
+        held_at().label("held_at"),
         Handoff.claimed_by_id.label("claimed_by_id"),
         Handoff.status.label("status"),
     ).where(*when)
@@ -293,6 +302,7 @@ def _export_columns() -> tuple[Any, ...]:
         h.resolved_at,
         h.breached_at,
         h.claim_due_at,
+        h.assigned_at,
     )
 
 
@@ -336,7 +346,7 @@ async def export_lines_pg(
     now: datetime,
     fields: Sequence[str],
     json: bool,
-) -> list[tuple[str, int | None, int | None, bool]]:
+) -> list[tuple[str, int | None, int | None, bool, str | None]]:
     """PostgreSQL: per escalation, oldest first, the export line's text up to the two durations
     (CSV cells or JSON members, in ``fields`` order; the ids and enum values need no CSV
     quoting), then time to claim and to first action in whole microseconds and ``breached``.
@@ -365,8 +375,9 @@ async def export_lines_pg(
     stmt: Any = select(
         func.concat(*parts),
         _micros_pg(h.claimed_at, h.created_at),
-        _micros_pg(h.first_action_at, h.claimed_at),
+        _micros_pg(h.first_action_at, held_at()),
         func.coalesce(breached, False),
+        _iso_pg(h.assigned_at),
     ).where(h.created_at > since, h.created_at <= until)
     stmt = scoped(stmt, Handoff, tenant).order_by(h.created_at, h.id)
     return [tuple(r) for r in (await session.execute(stmt)).all()]  # type: ignore[misc]

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.analytics.timeline import Timeline
+from tests.factories import add_step
+from tests.handoffs.helpers import claim, escalated, post
 
 WEEKLY = "/api/v1/analytics/weekly"
 SENIORS = "/api/v1/analytics/seniors"
@@ -109,7 +111,7 @@ async def test_seniors(client, factory, clock):
 
 HEADER = (
     "id,created_at,urgency,status,claimed_at,claimed_by_id,first_action_at,resolved_at,"
-    "time_to_claim_seconds,time_to_first_action_seconds,breached"
+    "time_to_claim_seconds,time_to_first_action_seconds,breached,assigned_at"
 )
 
 
@@ -226,3 +228,37 @@ async def test_other_accounts_see_none_of_it(client, factory, clock):
     assert (await client.get(EXPORT, headers=h)).text.splitlines() == [HEADER]
     for url in (WEEKLY, SENIORS, EXPORT):
         assert (await client.get(url, headers=team["tech"].headers)).status_code == 403
+
+
+async def test_a_hand_over_counts_the_first_action_from_the_hand_over_everywhere(
+    client, factory, clock
+):
+    """eng claims, acts nothing, hands it to eng2 after 3 minutes; eng2 acts 45 s later: every
+    view says 45 s (the escalations stats, weekly, seniors, the export), not 3 min 45 s."""
+    clock.set(NOW)
+    team = await factory.team()
+    eng, eng2 = team["eng"], team["eng2"]
+    h = await escalated(client, team["tech"])
+    clock.advance(seconds=20)
+    await claim(client, eng, h["id"])
+    clock.advance(minutes=3)
+    r = await post(client, eng, f"/api/v1/handoffs/{h['id']}/assign", {"user_id": eng2.id})
+    assert r.status_code == 200, r.text
+    clock.advance(seconds=45)
+    await add_step(client, eng2, h["session_id"], content="Replaced the cable")
+
+    stats = (await client.get("/api/v1/analytics/escalations", headers=eng.headers)).json()
+    assert stats["time_to_first_action"]["median_seconds"] == 45.0
+    week = (await client.get(WEEKLY, params={"weeks": 1}, headers=eng.headers)).json()["items"]
+    assert week[0]["time_to_first_action_median_seconds"] == 45.0
+    seniors = (await client.get(SENIORS, headers=eng.headers)).json()["items"]
+    assert [(s["user_id"], s["time_to_first_action_median_seconds"]) for s in seniors] == [
+        (eng2.id, 45.0)
+    ]
+    rows = list(csv.DictReader(io.StringIO((await client.get(EXPORT, headers=eng.headers)).text)))
+    (row,) = rows
+    assert (row["claimed_by_id"], row["time_to_first_action_seconds"]) == (eng2.id, "45.0")
+    assert (row["time_to_claim_seconds"], row["assigned_at"] != "") == ("20.0", True)
+    j = (await client.get(EXPORT, params={"format": "json"}, headers=eng.headers)).json()
+    assert j["items"][0]["time_to_first_action_seconds"] == 45.0
+    assert datetime.fromisoformat(j["items"][0]["assigned_at"]) == NOW.replace(minute=3, second=20)
