@@ -1,4 +1,5 @@
-"""Escalation metrics broken down: by Monday (UTC) week, by senior, and one row per escalation.
+"""Escalation metrics broken down: by Monday (UTC) week and by senior (the per-escalation
+export is ``export.py``).
 
 PostgreSQL groups and takes medians in the database; SQLite hands the rows over and this module
 groups them with the same median definition, so both give the same numbers.
@@ -6,10 +7,8 @@ groups them with the same median definition, so both give the same numbers.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,14 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.analytics import bootstrap
 from flowpilot.analytics import repository as repo
-from flowpilot.analytics.schemas import ExportRow, SeniorRow, WeekRow
+from flowpilot.analytics.schemas import SeniorRow, WeekRow
 from flowpilot.analytics.service import MIN_SAMPLE, check_days, percentile, round_seconds
 from flowpilot.kernel.errors import Invalid
 from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models.handoffs import HandoffStatus
 
 MIN_WEEKS, MAX_WEEKS = 1, 104
-EXPORT_FIELDS = tuple(ExportRow.model_fields)
 
 
 def check_weeks(weeks: int) -> int:
@@ -54,9 +52,9 @@ def _groups(rows: Iterable[Any], key: Any) -> list[repo.Group]:
     for k, members in buckets.items():
         ttc = [(r.claimed_at - r.created_at).total_seconds() for r in members if r.claimed_at]
         ttfa = [
-            (r.first_action_at - r.claimed_at).total_seconds()
+            (r.first_action_at - r.held_at).total_seconds()
             for r in members
-            if r.claimed_at and r.first_action_at
+            if r.held_at and r.first_action_at
         ]
         resolved = sum(1 for r in members if r.status == HandoffStatus.RESOLVED)
         out.append(
@@ -121,65 +119,6 @@ async def seniors(
     return sorted(items, key=lambda s: (-s.n_claimed, s.name, s.user_id))
 
 
-def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
-    return (
-        None
-        if later is None or earlier is None
-        else round_seconds((later - earlier).total_seconds())
-    )
-
-
-async def export(
-    session: AsyncSession, *, tenant: Tenant, days: int, now: datetime
-) -> list[ExportRow]:
-    """One row per escalation created in the last ``days``, oldest first. ``breached``: recorded
-    open past its claim target, or still open past it now."""
-    check_days(days)
-    handoffs = await repo.export_rows(session, tenant, since=now - timedelta(days=days), until=now)
-    return [
-        ExportRow(
-            id=h.id,
-            created_at=h.created_at,
-            urgency=h.urgency,
-            status=h.status,
-            claimed_at=h.claimed_at,
-            claimed_by_id=h.claimed_by_id,
-            first_action_at=h.first_action_at,
-            resolved_at=h.resolved_at,
-            time_to_claim_seconds=_seconds(h.claimed_at, h.created_at),
-            time_to_first_action_seconds=_seconds(h.first_action_at, h.claimed_at),
-            breached=h.breached_at is not None
-            or (
-                h.status == HandoffStatus.OPEN
-                and h.claim_due_at is not None
-                and h.claim_due_at <= now
-            ),
-        )
-        for h in handoffs
-    ]
-
-
-def _cell(value: Any) -> str:
-    """A value as the JSON export writes it, as a CSV cell; null is empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):  # UTC, as pydantic writes it: ...T12:00:00Z
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return str(value)
-
-
-def to_csv(rows: Sequence[ExportRow]) -> str:
-    """The export as CSV: a header row, then one row per escalation."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_FIELDS)
-    for row in rows:
-        writer.writerow([_cell(getattr(row, name)) for name in EXPORT_FIELDS])
-    return out.getvalue()
-
-
 @dataclass(frozen=True)
 class WeekSavings:
     """One Monday (UTC) week's hours saved and its 95 % interval; null below the minimum
@@ -206,8 +145,8 @@ async def weekly_savings(
     for r in rows:
         start = week_start(r.created_at)
         created[start] += 1
-        if r.claimed_at and r.first_action_at:
-            acted[start].append((r.first_action_at - r.claimed_at).total_seconds())
+        if r.held_at and r.first_action_at:
+            acted[start].append((r.first_action_at - r.held_at).total_seconds())
     base_median = percentile(sorted(baseline), 0.5)
     out = []
     for i in range(weeks):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
 from flowpilot.analytics import breakdown, service
+from flowpilot.analytics import export as export_rows
 from flowpilot.analytics.schemas import (
     BaselineCreate,
     BaselineList,
@@ -122,12 +124,12 @@ async def export(
     days: int = DaysQuery,
     format: ExportFormat = Query("csv", description="csv or json"),
 ) -> Response:
-    rows = await breakdown.export(session, tenant=actor, days=days, now=now)
+    result = await export_rows.export(session, tenant=actor, days=days, now=now, format=format)
     if format == "json":
-        return Response(ExportOut(items=rows).model_dump_json(), media_type="application/json")
+        return StreamingResponse(result.stream(), media_type="application/json")
     filename = f"escalations-{now:%Y-%m-%d}-{days}d.csv"
-    return Response(
-        breakdown.to_csv(rows),
+    return StreamingResponse(
+        result.stream(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,8 +1,10 @@
 """All SQL for analytics: escalation timings and the manual baseline.
 
 A window is one pass over the account's handoffs: time to claim is ``claimed_at - created_at``
-and time to first action ``first_action_at - claimed_at``, both columns of the handoff (the
-first action is stamped when the claimer writes the step, see ``handoffs.first_action``).
+and time to first action ``first_action_at - held_at`` (``held_at``: the hand-over to the current
+holder, else the claim), columns of the handoff (the first action is stamped when the holder
+writes a step). The escalations stats, the savings sample, weekly, seniors and the export all
+count it the same way.
 PostgreSQL aggregates (``avg``, ``percentile_cont``) in the database; on SQLite the service
 aggregates the per-handoff durations in Python with the same percentile definition.
 """
@@ -14,7 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, case, cast, extract, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, select_scoped
@@ -51,6 +66,12 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def held_at() -> Any:
+    """When the current holder got the escalation: the hand-over (assign), else the claim. A
+    time to first action counts from it (the new holder's first step is theirs to make)."""
+    return func.coalesce(Handoff.assigned_at, Handoff.claimed_at)
+
+
 def _window(
     tenant: Tenant, since: datetime, until: datetime
 ) -> Select[datetime, datetime | None, datetime | None, datetime | None]:
@@ -65,7 +86,7 @@ def _window(
         Handoff.created_at.label("created_at"),
         Handoff.claimed_at.label("claimed_at"),
         Handoff.first_action_at.label("first_action_at"),
-        func.coalesce(Handoff.assigned_at, Handoff.claimed_at).label("held_at"),
+        held_at().label("held_at"),
     ).where(Handoff.created_at > since, Handoff.created_at <= until)
     return scoped(stmt, Handoff, tenant)
 
@@ -115,10 +136,10 @@ async def first_action_seconds(
     """Every time to first action (seconds) of escalations created in the window."""
     w = _window(tenant, since, until).where(Handoff.first_action_at.is_not(None)).subquery("w")
     if is_postgres(session):
-        seconds = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+        seconds = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
         return [float(v) for v in (await session.execute(select(seconds))).scalars().all()]
-    rows = (await session.execute(select(w.c.claimed_at, w.c.first_action_at))).all()
-    return [(r.first_action_at - r.claimed_at).total_seconds() for r in rows if r.claimed_at]
+    rows = (await session.execute(select(w.c.held_at, w.c.first_action_at))).all()
+    return [(r.first_action_at - r.held_at).total_seconds() for r in rows if r.held_at]
 
 
 async def baseline_seconds(session: AsyncSession, tenant: Tenant) -> list[float]:
@@ -197,7 +218,7 @@ def _durations(stmt: Select[Any]) -> Select[Any]:
     """``stmt``'s rows with their time to claim and time to first action (float8 seconds)."""
     w = stmt.subquery("w")
     ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
-    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.claimed_at), Float)
+    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
     return select(w, ttc.label("ttc"), ttfa.label("ttfa"))
 
 
@@ -209,6 +230,7 @@ def _rows(tenant: Tenant, since: datetime, until: datetime, *, half_open: bool) 
         Handoff.created_at.label("created_at"),
         Handoff.claimed_at.label("claimed_at"),
         Handoff.first_action_at.label("first_action_at"),
+        held_at().label("held_at"),
         Handoff.claimed_by_id.label("claimed_by_id"),
         Handoff.status.label("status"),
     ).where(*when)
@@ -267,13 +289,9 @@ async def user_names(session: AsyncSession, tenant: Tenant, ids: Sequence[str]) 
     return {r.id: r.name for r in (await session.execute(stmt)).all()}
 
 
-async def export_rows(
-    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
-) -> Sequence[Any]:
-    """The export's columns of the tenant's handoffs created in ``(since, until]``, oldest
-    first (plain rows, no ORM entities: an export is tens of thousands of them)."""
+def _export_columns() -> tuple[Any, ...]:
     h = Handoff
-    stmt: Any = select(
+    return (
         h.id,
         h.created_at,
         h.urgency,
@@ -284,6 +302,82 @@ async def export_rows(
         h.resolved_at,
         h.breached_at,
         h.claim_due_at,
+        h.assigned_at,
+    )
+
+
+async def export_rows(
+    session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
+) -> Sequence[Any]:
+    """The export's columns of the tenant's handoffs created in ``(since, until]``, oldest
+    first (plain rows, no ORM entities: an export is tens of thousands of them)."""
+    stmt: Any = select(*_export_columns()).where(
+        Handoff.created_at > since, Handoff.created_at <= until
+    )
+    stmt = scoped(stmt, Handoff, tenant).order_by(Handoff.created_at, Handoff.id)
+    return (await session.execute(stmt)).all()
+
+
+def _iso_pg(col: Any) -> Any:
+    """PostgreSQL: ``col`` as Python's ``isoformat`` writes it in UTC with ``Z`` (fraction only
+    when not a whole second), NULL for NULL."""
+    utc = func.timezone("UTC", col)
+    whole = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+    frac = case((func.date_trunc("second", utc) == utc, ""), else_=func.to_char(utc, ".US"))
+    return whole.concat(frac).concat("Z")
+
+
+def _micros_pg(later: Any, earlier: Any) -> Any:
+    # EXTRACT of an interval is an exact numeric (PostgreSQL 14+): whole microseconds, exactly.
+    return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+
+def _json_pg(value: Any) -> Any:
+    # Ids, enum values and ISO times: nothing a JSON string must escape (to_json costs more).
+    return func.coalesce(literal('"').concat(value).concat('"'), "null")
+
+
+async def export_lines_pg(
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    fields: Sequence[str],
+    json: bool,
+) -> list[tuple[str, int | None, int | None, bool, str | None]]:
+    """PostgreSQL: per escalation, oldest first, the export line's text up to the two durations
+    (CSV cells or JSON members, in ``fields`` order; the ids and enum values need no CSV
+    quoting), then time to claim and to first action in whole microseconds and ``breached``.
+    The database formats, Python only writes the two floats (``export.py``)."""
+    h = Handoff
+    texts: list[Any] = [
+        h.id,
+        _iso_pg(h.created_at),
+        h.urgency,
+        h.status,
+        _iso_pg(h.claimed_at),
+        h.claimed_by_id,
+        _iso_pg(h.first_action_at),
+        _iso_pg(h.resolved_at),
+    ]
+    parts: list[Any] = []
+    for i, (name, value) in enumerate(zip(fields, texts, strict=False)):
+        if json:
+            parts += ['{"' if i == 0 else ',"', f'{name}":', _json_pg(value)]
+        else:
+            parts += ["" if i == 0 else ",", value]  # concat() writes NULL as nothing
+    breached = or_(
+        h.breached_at.is_not(None),
+        and_(h.status == HandoffStatus.OPEN, h.claim_due_at <= now),
+    )
+    stmt: Any = select(
+        func.concat(*parts),
+        _micros_pg(h.claimed_at, h.created_at),
+        _micros_pg(h.first_action_at, held_at()),
+        func.coalesce(breached, False),
+        _iso_pg(h.assigned_at),
     ).where(h.created_at > since, h.created_at <= until)
     stmt = scoped(stmt, Handoff, tenant).order_by(h.created_at, h.id)
-    return (await session.execute(stmt)).all()
+    return [tuple(r) for r in (await session.execute(stmt)).all()]  # type: ignore[misc]

@@ -138,6 +138,9 @@ class ExportRow(BaseModel):
     time_to_claim_seconds: float | None
     time_to_first_action_seconds: float | None
     breached: bool
+    # Set when the escalation was handed to its current holder; its time to first action
+    # counts from then (otherwise from claimed_at).
+    assigned_at: datetime | None = None
 
 
 class ExportOut(BaseModel):

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.analytics.timeline import Timeline
+from tests.factories import add_step
+from tests.handoffs.helpers import claim, escalated, post
 
 WEEKLY = "/api/v1/analytics/weekly"
 SENIORS = "/api/v1/analytics/seniors"
@@ -109,7 +111,7 @@ async def test_seniors(client, factory, clock):
 
 HEADER = (
     "id,created_at,urgency,status,claimed_at,claimed_by_id,first_action_at,resolved_at,"
-    "time_to_claim_seconds,time_to_first_action_seconds,breached"
+    "time_to_claim_seconds,time_to_first_action_seconds,breached,assigned_at"
 )
 
 
@@ -166,6 +168,36 @@ async def test_export_csv_and_json(client, factory, clock):
     assert (first["id"], first["status"], first["breached"]) == (ids[0], "open", True)
 
 
+async def test_export_writes_fractions_of_a_second_as_the_api_writes_times(client, factory, clock):
+    """Times off the whole second keep their microseconds (``.250000Z``, as every JSON time of
+    the API), durations are rounded to the millisecond; CSV and JSON carry the same text."""
+    clock.set(NOW)
+    team = await factory.team()
+    eng = team["eng"]
+    tl = Timeline(factory, team["tech"], T0)
+    e = tl.escalation(created=0.25, claimed=60.7505, claimer=eng, steps=[(61, eng)])
+    await tl.save()
+    csv_text = (await client.get(EXPORT, headers=eng.headers)).text
+    (row,) = list(csv.DictReader(io.StringIO(csv_text)))
+    assert row["id"] == e.ids["handoff"]
+    assert (row["created_at"], row["claimed_at"], row["first_action_at"]) == (
+        "2026-11-08T12:00:00.250000Z",
+        "2026-11-08T12:01:00.750500Z",
+        "2026-11-08T12:01:01Z",
+    )
+    # 60.5005 s and 0.2495 s to the millisecond.
+    assert (row["time_to_claim_seconds"], row["time_to_first_action_seconds"]) == (
+        "60.501",
+        "0.249",
+    )
+    j = await client.get(EXPORT, params={"format": "json"}, headers=eng.headers)
+    (item,) = j.json()["items"]
+    assert item["created_at"] == row["created_at"]
+    assert item["claimed_at"] == row["claimed_at"]
+    assert item["first_action_at"] == row["first_action_at"]
+    assert (item["time_to_claim_seconds"], item["time_to_first_action_seconds"]) == (60.501, 0.249)
+
+
 @pytest.mark.parametrize(
     ("url", "params", "field"),
     [
@@ -196,3 +228,37 @@ async def test_other_accounts_see_none_of_it(client, factory, clock):
     assert (await client.get(EXPORT, headers=h)).text.splitlines() == [HEADER]
     for url in (WEEKLY, SENIORS, EXPORT):
         assert (await client.get(url, headers=team["tech"].headers)).status_code == 403
+
+
+async def test_a_hand_over_counts_the_first_action_from_the_hand_over_everywhere(
+    client, factory, clock
+):
+    """eng claims, acts nothing, hands it to eng2 after 3 minutes; eng2 acts 45 s later: every
+    view says 45 s (the escalations stats, weekly, seniors, the export), not 3 min 45 s."""
+    clock.set(NOW)
+    team = await factory.team()
+    eng, eng2 = team["eng"], team["eng2"]
+    h = await escalated(client, team["tech"])
+    clock.advance(seconds=20)
+    await claim(client, eng, h["id"])
+    clock.advance(minutes=3)
+    r = await post(client, eng, f"/api/v1/handoffs/{h['id']}/assign", {"user_id": eng2.id})
+    assert r.status_code == 200, r.text
+    clock.advance(seconds=45)
+    await add_step(client, eng2, h["session_id"], content="Replaced the cable")
+
+    stats = (await client.get("/api/v1/analytics/escalations", headers=eng.headers)).json()
+    assert stats["time_to_first_action"]["median_seconds"] == 45.0
+    week = (await client.get(WEEKLY, params={"weeks": 1}, headers=eng.headers)).json()["items"]
+    assert week[0]["time_to_first_action_median_seconds"] == 45.0
+    seniors = (await client.get(SENIORS, headers=eng.headers)).json()["items"]
+    assert [(s["user_id"], s["time_to_first_action_median_seconds"]) for s in seniors] == [
+        (eng2.id, 45.0)
+    ]
+    rows = list(csv.DictReader(io.StringIO((await client.get(EXPORT, headers=eng.headers)).text)))
+    (row,) = rows
+    assert (row["claimed_by_id"], row["time_to_first_action_seconds"]) == (eng2.id, "45.0")
+    assert (row["time_to_claim_seconds"], row["assigned_at"] != "") == ("20.0", True)
+    j = (await client.get(EXPORT, params={"format": "json"}, headers=eng.headers)).json()
+    assert j["items"][0]["time_to_first_action_seconds"] == 45.0
+    assert datetime.fromisoformat(j["items"][0]["assigned_at"]) == NOW.replace(minute=3, second=20)
