@@ -270,8 +270,11 @@ async def claim(
 ) -> ClaimOutcome:
     """The atomic claim: one conditional UPDATE; of N concurrent callers exactly one wins."""
     params = tenant_params(tenant, p_handoff_id=handoff_id, p_claimer_id=claimer_id, p_now=now)
-    if session.get_bind().dialect.name == "postgresql":
-        r = (await session.execute(_claim_stmt_pg(), params)).first()
+    # On the session's connection, not through the ORM's execute: the statement loads no
+    # entities, and the ORM layer was a measurable share of a claim's CPU (BENCHMARKS.md).
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        r = (await connection.execute(_claim_stmt_pg(), params)).first()
         if r is None:
             return ClaimOutcome()
         m = r._mapping
@@ -280,7 +283,7 @@ async def claim(
         if m["status"] != HandoffStatus.OPEN:
             return ClaimOutcome(holder=(m["status"], m["claimed_by_id"], m["claimed_by_name"]))
         return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
-    r = (await session.execute(_claim_stmt(), params)).first()
+    r = (await connection.execute(_claim_stmt(), params)).first()
     if r is not None:
         return ClaimOutcome(row=_claimed_row(session, r._mapping, handoff_id))
     return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
