@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -322,12 +324,21 @@ def list_stmt() -> Any:
     )
 
 
-async def list_rows(session: AsyncSession, stmt: Any) -> list[HandoffRow]:
+def list_getter(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """The handoff columns ``names`` of a row of :func:`list_stmt`, by position (a page reads
+    them 1,000 times: by name, that was most of its encoding)."""
+    keys = list(Handoff.__table__.c.keys())
+    return itemgetter(*(keys.index(n) for n in names))
+
+
+async def list_rows(
+    session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None
+) -> list[HandoffRow]:
     """Rows of :func:`list_stmt`; each ``handoff`` is the row itself (read-only, with every
     column of the handoff as an attribute)."""
     return [
         HandoffRow(cast(Handoff, r), r[-5], r[-4], r[-3], r[-2], r[-1])
-        for r in (await session.execute(stmt)).all()
+        for r in (await session.execute(stmt, params)).all()
     ]
 
 
