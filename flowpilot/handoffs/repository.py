@@ -137,7 +137,11 @@ def _claim_update(h: Table) -> Any:
         .where(
             h.c.id == bindparam("p_handoff_id"),
             tenant_column(h.c.account_id),
-            h.c.status == HandoffStatus.OPEN,
+            # IS NOT DISTINCT FROM (the same test: status is never NULL) keeps PostgreSQL on
+            # the primary key: without statistics, "= 'open'" let it prefer the queue's index
+            # (account_id, status, created_at, id), which reads every open handoff of the
+            # account to find this one (BENCHMARKS.md, "Over real HTTP").
+            h.c.status.is_not_distinct_from(HandoffStatus.OPEN),
         )
         .values(
             status=HandoffStatus.CLAIMED,
