@@ -64,20 +64,45 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+
+
 def server_cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid`` and its descendants (uvicorn's worker processes)."""
     total = 0
     todo = [pid]
     while todo:
         p = todo.pop()
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        total += _cpu_ticks(p)
         todo += _children(p)
     return total / TICK
+
+
+def backends_cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of PostgreSQL backend processes (the server's pooled connections)."""
+    return sum(_cpu_ticks(p) for p in pids) / TICK
+
+
+async def server_backends(db_url: str) -> list[int]:
+    """The PostgreSQL backends connected to the benchmark's database (the server's pools,
+    warmed before anything is measured), without this query's own."""
+    engine = make_engine(db_url, pool_size=1)
+    async with engine.connect() as conn:
+        pids = await conn.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        )
+        found = list(pids)
+    await engine.dispose()
+    return found
 
 
 @dataclass
@@ -89,6 +114,7 @@ class Measured:
     p50_ms: float
     p99_ms: float
     statuses: str = ""
+    db_cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -97,6 +123,10 @@ class Measured:
     @property
     def cpu_ms(self) -> float:
         return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
+
+    @property
+    def db_cpu_ms(self) -> float:
+        return 1000 * self.db_cpu_seconds / self.requests if self.requests else 0.0
 
 
 GET_SCRIPT = """
@@ -116,13 +146,16 @@ end
 """
 
 
-def wrk_get(url: str, path: str, token: str | None, args: argparse.Namespace) -> Measured:
+def wrk_get(
+    url: str, path: str, token: str | None, args: argparse.Namespace, connections: int
+) -> Measured:
     headers = ["-H", f"Authorization: Bearer {token}"] if token else []
+    threads = min(args.threads, connections)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "get.lua"
         script.write_text(REPORT)
         done = subprocess.run(
-            [wrk_path(), f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s",
+            [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{args.seconds}s",
              "--latency", "-s", str(script), *headers, url + path],
             capture_output=True, text=True, timeout=args.seconds + 60,
         )  # fmt: skip
@@ -136,11 +169,21 @@ def wrk_get(url: str, path: str, token: str | None, args: argparse.Namespace) ->
 
 
 def measured_get(
-    server: servers.LiveServer, path: str, token: str | None, args: argparse.Namespace
+    server: servers.LiveServer,
+    path: str,
+    token: str | None,
+    args: argparse.Namespace,
+    backends: list[int],
+    *,
+    connections: int | None = None,
+    name: str | None = None,
 ) -> Measured:
-    before = server_cpu_seconds(server.process.pid)
-    result = wrk_get(server.url, path, token, args)
-    result.cpu_seconds = server_cpu_seconds(server.process.pid) - before
+    before = server_cpu_seconds(server.process.pid), backends_cpu_seconds(backends)
+    result = wrk_get(server.url, path, token, args, connections or args.connections)
+    result.cpu_seconds = server_cpu_seconds(server.process.pid) - before[0]
+    result.db_cpu_seconds = backends_cpu_seconds(backends) - before[1]
+    if name:
+        result.name = name
     return result
 
 
@@ -245,19 +288,31 @@ async def run_shape(
 
             for _ in range(10 * workers):
                 await asyncio.gather(*(warm() for _ in range(args.claim_connections)))
-        reads = [] if args.claims_only else ["/api/v1/me", "/api/v1/handoffs/queue"]
-        results = [
-            measured_get(server, "/healthz", None, args),
-            *(measured_get(server, path, seeded.queue_token, args) for path in reads),
-            measured_get(server, "/healthz", None, args),
-        ]
+        backends = await server_backends(db_url)
+        queue = "/api/v1/handoffs/queue"
+        results = [measured_get(server, "/healthz", None, args, backends)]
+        if not args.claims_only:
+            results += [
+                measured_get(server, "/api/v1/me", seeded.queue_token, args, backends),
+                measured_get(server, queue, seeded.queue_token, args, backends),
+                # The latency arm: a page's own time, not a queue behind a saturated server.
+                *(
+                    measured_get(
+                        server, queue, seeded.queue_token, args, backends, connections=c,
+                        name=f"{queue} ({c} in flight)",
+                    )
+                    for c in args.latency_connections
+                ),
+            ]  # fmt: skip
+        results.append(measured_get(server, "/healthz", None, args, backends))
         ids = seeded.claim_ids[run]
-        before = server_cpu_seconds(server.process.pid)
+        before = server_cpu_seconds(server.process.pid), backends_cpu_seconds(backends)
         claims = await asyncio.to_thread(
             run_claims, server.url, claim_pairs(ids, seeded.claim_tokens),
             seconds=args.seconds, connections=args.claim_connections,
         )  # fmt: skip
-        cpu = server_cpu_seconds(server.process.pid) - before
+        cpu = server_cpu_seconds(server.process.pid) - before[0]
+        db_cpu = backends_cpu_seconds(backends) - before[1]
         winners = await claimed(db_url, ids)
         wins = claims.statuses.get(200, 0)
         # A claim in flight when wrk stops is made but never counted: at most one per
@@ -273,7 +328,7 @@ async def run_shape(
             Measured(
                 "claims (4 per handoff)", claims.attempts, claims.seconds, cpu,
                 claims.p50_ms, claims.p99_ms,
-                " ".join(f"{k}:{v}" for k, v in sorted(claims.statuses.items())),
+                " ".join(f"{k}:{v}" for k, v in sorted(claims.statuses.items())), db_cpu,
             )
         )  # fmt: skip
         return results
@@ -317,9 +372,9 @@ async def main(args: argparse.Namespace) -> None:
     print()
     if args.compare:
         print(f"checkout 'compare': {args.compare}; 'this': {ROOT}")
-    print("| workers | checkout, round | request | req/s | x /healthz | server CPU/req | p50 | p99 "
-          "| statuses |")  # fmt: skip
-    print("|---:|---|---|---:|---:|---:|---:|---:|---|")
+    print("| workers | checkout, round | request | req/s | x /healthz | server CPU/req "
+          "| database CPU/req | p50 | p99 | statuses |")  # fmt: skip
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---|")
     for run, results in by_run.items():
         workers, checkout = run.split(" ", 1)
         healthz = [r for r in results if r.name == "/healthz"]
@@ -327,7 +382,8 @@ async def main(args: argparse.Namespace) -> None:
         for r in results:
             print(
                 f"| {workers} | {checkout} | {r.name} | {r.rate:.0f} | {r.rate / ref:.2f} "
-                f"| {r.cpu_ms:.2f} ms | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.statuses} |"
+                f"| {r.cpu_ms:.2f} ms | {r.db_cpu_ms:.2f} ms | {r.p50_ms:.1f} ms "
+                f"| {r.p99_ms:.1f} ms | {r.statuses} |"
             )
 
 
@@ -347,6 +403,12 @@ if __name__ == "__main__":
     )
     parser.add_argument("--rounds", type=int, default=1, help="runs per checkout and shape")
     parser.add_argument("--claims-only", action="store_true", help="skip /me and the queue")
+    parser.add_argument(
+        "--latency-connections",
+        type=lambda v: [int(c) for c in v.split(",") if c],
+        default=[1, 2],
+        help="the queue page again with this many in flight (its own latency, not queueing)",
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     asyncio.run(main(parser.parse_args()))

@@ -60,7 +60,10 @@ async def optional_actor(request: Request, session: SessionDep, now: NowDep) -> 
     return actor
 
 
-async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+# The gates below call optional_actor themselves rather than depending on it: each level of
+# FastAPI dependencies costs every request (BENCHMARKS.md, "Over real HTTP").
+async def current_actor(request: Request, session: SessionDep, now: NowDep) -> Actor:
+    actor = await optional_actor(request, session, now)
     if actor is None:
         raise Unauthorized("not authenticated")
     return actor
@@ -70,10 +73,11 @@ CurrentUser = Annotated[Actor, Depends(current_actor)]
 OptionalUser = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require_role(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
+def require_role(*roles: str) -> Callable[..., Awaitable[Actor]]:
     """Dependency factory: 403 unless the caller has one of ``roles``."""
 
-    async def dependency(actor: CurrentUser) -> Actor:
+    async def dependency(request: Request, session: SessionDep, now: NowDep) -> Actor:
+        actor = await current_actor(request, session, now)
         if actor.role not in roles:
             raise Forbidden(f"requires role {' or '.join(roles)}")
         return actor

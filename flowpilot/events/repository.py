@@ -53,10 +53,12 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> int:
     """
     if session.new:
         await session.flush()  # rows the event may reference (autoflush is off)
-    if session.get_bind().dialect.name == "postgresql":
+    # Core on the session's connection: the ORM's execute layer adds nothing to an INSERT.
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
         params = {**values, "lock_key": f"events:{values['account_id']}"}
-        return int((await session.execute(_INSERT_LOCKED, params)).scalar_one())
-    return int((await session.execute(_INSERT, values)).scalar_one())
+        return int((await connection.execute(_INSERT_LOCKED, params)).scalar_one())
+    return int((await connection.execute(_INSERT, values)).scalar_one())
 
 
 async def timeline(

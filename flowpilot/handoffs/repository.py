@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -135,7 +137,11 @@ def _claim_update(h: Table) -> Any:
         .where(
             h.c.id == bindparam("p_handoff_id"),
             tenant_column(h.c.account_id),
-            h.c.status == HandoffStatus.OPEN,
+            # IS NOT DISTINCT FROM (the same test: status is never NULL) keeps PostgreSQL on
+            # the primary key: without statistics, "= 'open'" let it prefer the queue's index
+            # (account_id, status, created_at, id), which reads every open handoff of the
+            # account to find this one (BENCHMARKS.md, "Over real HTTP").
+            h.c.status.is_not_distinct_from(HandoffStatus.OPEN),
         )
         .values(
             status=HandoffStatus.CLAIMED,
@@ -270,8 +276,11 @@ async def claim(
 ) -> ClaimOutcome:
     """The atomic claim: one conditional UPDATE; of N concurrent callers exactly one wins."""
     params = tenant_params(tenant, p_handoff_id=handoff_id, p_claimer_id=claimer_id, p_now=now)
-    if session.get_bind().dialect.name == "postgresql":
-        r = (await session.execute(_claim_stmt_pg(), params)).first()
+    # On the session's connection, not through the ORM's execute: the statement loads no
+    # entities, and the ORM layer was a measurable share of a claim's CPU (BENCHMARKS.md).
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        r = (await connection.execute(_claim_stmt_pg(), params)).first()
         if r is None:
             return ClaimOutcome()
         m = r._mapping
@@ -280,7 +289,7 @@ async def claim(
         if m["status"] != HandoffStatus.OPEN:
             return ClaimOutcome(holder=(m["status"], m["claimed_by_id"], m["claimed_by_name"]))
         return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
-    r = (await session.execute(_claim_stmt(), params)).first()
+    r = (await connection.execute(_claim_stmt(), params)).first()
     if r is not None:
         return ClaimOutcome(row=_claimed_row(session, r._mapping, handoff_id))
     return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
@@ -319,12 +328,21 @@ def list_stmt() -> Any:
     )
 
 
-async def list_rows(session: AsyncSession, stmt: Any) -> list[HandoffRow]:
+def list_getter(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """The handoff columns ``names`` of a row of :func:`list_stmt`, by position (a page reads
+    them 1,000 times: by name, that was most of its encoding)."""
+    keys = list(Handoff.__table__.c.keys())
+    return itemgetter(*(keys.index(n) for n in names))
+
+
+async def list_rows(
+    session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None
+) -> list[HandoffRow]:
     """Rows of :func:`list_stmt`; each ``handoff`` is the row itself (read-only, with every
     column of the handoff as an attribute)."""
     return [
         HandoffRow(cast(Handoff, r), r[-5], r[-4], r[-3], r[-2], r[-1])
-        for r in (await session.execute(stmt)).all()
+        for r in (await session.execute(stmt, params)).all()
     ]
 
 

@@ -27,6 +27,7 @@ from flowpilot.runtime import context as ctx_mod
 from flowpilot.runtime import observability
 from flowpilot.runtime.app import create_app
 from flowpilot.runtime.demo import DEMO_PASSWORD, create_demo
+from flowpilot.runtime.http_protocol import JoinedWritesProtocol
 from flowpilot.runtime.migrate import upgrade
 from flowpilot.web import report_page
 
@@ -115,6 +116,8 @@ def serve(
         # X-Forwarded-* are the app's to judge (FLOWPILOT_TRUSTED_PROXIES), not uvicorn's: its
         # default believes any local process.
         proxy_headers=False,
+        # One socket write per answer instead of two (runtime/http_protocol.py).
+        http=JoinedWritesProtocol,
     )
 
 
