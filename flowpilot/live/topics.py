@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.ticker import Ticker
 from flowpilot.models.events import EventType
 
 # Event types the live stream carries; others in the log (e.g. handoff.renotified) are audit-only.
@@ -95,7 +96,12 @@ class Streams(Protocol):
     def node(self) -> str: ...
 
     @property
-    def presence(self) -> dict[str, dict[str, tuple[str, str]]]: ...
+    def presence(self) -> dict[str, dict[str, tuple[str, str, float]]]: ...
+
+    @property
+    def ticker(self) -> Ticker: ...
+
+    def session_streams(self) -> Sequence[Sequence[Viewer]]: ...
 
     def of_session(self, account_id: str, session_id: str) -> Sequence[Viewer]: ...
 
