@@ -39,11 +39,12 @@ def session_streamed(type_: str) -> bool:
     return type_.startswith("handoff.") and type_ not in AUDIT_ONLY_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamScope:
     """Who a subscription streams to and what it streams: the account's queue (no
     ``session_id``) or one session. The login it belongs to ends it (``revocation``);
-    ``needs_senior``: a role change away from engineer/admin ends it too."""
+    ``needs_senior``: a role change away from engineer/admin ends it too. One per open stream,
+    so slotted (no ``__dict__``: ~100 bytes less per stream at ten thousand streams)."""
 
     session_id: str | None = None
     user_id: str = ""
