@@ -9,8 +9,14 @@ after connecting) and publish→receive latency: an escalation is created throug
 and the clock runs from just before that request is sent until each of that account's
 subscribers has the ``handoff.created`` frame. Loopback only. Prints a Markdown table.
 
-    .venv/bin/python bench/sse_fanout.py                       # 1k, 5k, 10k; ~3-5 minutes
-    .venv/bin/python bench/sse_fanout.py --sizes 200,1000 --events 10   # quick look
+    .venv/bin/python -m bench.sse_fanout                       # 1k, 5k, 10k; ~3-5 minutes
+    .venv/bin/python -m bench.sse_fanout --sizes 200,1000 --events 10   # quick look
+
+``--compare DIR`` also runs the FlowPilot servers from another checkout (``DIR`` as cwd and
+``PYTHONPATH``; e.g. ``git archive <commit> | tar -x -C DIR``) on the same database, alternating
+this / compare per bus kind (``--rounds N`` pairs, the order flipping each round), and prints
+this ÷ compare for RSS per idle subscriber and p99 at each size (medians over the rounds). The
+schema is this checkout's: an older server must read it (columns added since have defaults).
 
 PostgreSQL (``--postgres``, default postgresql://postgres@127.0.0.1:5432/postgres) gets a fresh
 database that is dropped afterwards; Redis (``--redis``) keys live under a fresh prefix.
@@ -25,6 +31,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -129,6 +136,7 @@ class Account:
 @dataclass
 class Result:
     server: str
+    checkout: str
     subscribers: int
     rss_per_sub_kib: float
     p50_ms: float
@@ -238,8 +246,11 @@ class Run:
         db_url: str,
         accounts: list[Account],
         frame: bytes,
+        checkout: str = "this",
     ) -> None:
         self.kind = kind
+        self.checkout = checkout
+        self.source = Path(args.compare) if checkout == "compare" else ROOT
         self.args = args
         self.db_url = db_url
         self.accounts = accounts
@@ -253,9 +264,11 @@ class Run:
         self.redis_prefix = f"fpbench:{uuid.uuid4().hex[:8]}"
 
     def start(self) -> None:
-        log = open(f"/tmp/sse_bench_{self.kind}.log", "wb")  # noqa: SIM115
+        log = open(f"/tmp/sse_bench_{self.kind}_{self.checkout}.log", "wb")  # noqa: SIM115
         if self.kind == "reference":
-            cmd = [sys.executable, __file__, "--reference-server", str(self.port)]
+            # As a module: run as a script, bench/ would be on sys.path and bench/http.py would
+            # shadow the standard library's http.
+            cmd = [sys.executable, "-m", "bench.sse_fanout", "--reference-server", str(self.port)]
             env = dict(os.environ)
         else:
             cmd = [
@@ -284,7 +297,11 @@ class Run:
             env.pop("FLOWPILOT_REDIS_URL", None)
             if self.kind == "redis":
                 env["FLOWPILOT_REDIS_URL"] = self.args.redis
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            if self.checkout == "compare":  # its code, not this checkout's (editable install)
+                env["PYTHONPATH"] = str(self.source)
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.source, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         path = "/healthz" if self.kind != "reference" else None
         while time.monotonic() < deadline:
@@ -413,6 +430,7 @@ class Run:
                 results.append(
                     Result(
                         self.kind,
+                        self.checkout,
                         size,
                         (rss - base) / size,
                         pct(samples, 0.5),
@@ -425,7 +443,8 @@ class Run:
                     )
                 )
                 print(
-                    f"  {self.kind:9} {size:6} subs: rss/sub {(rss - base) / size:6.1f} KiB  "
+                    f"  {self.kind:9} {self.checkout:7} {size:6} subs: "
+                    f"rss/sub {(rss - base) / size:6.1f} KiB  "
                     f"p50 {pct(samples, 0.5):7.1f} ms  p99 {pct(samples, 0.99):7.1f} ms  "
                     f"({len(samples)}/{expected} delivered, connect {connect_seconds:.1f}s, "
                     f"publish request p50 {pct(self.request_ms, 0.5):.1f} ms)",
@@ -480,8 +499,9 @@ async def main(args: argparse.Namespace) -> None:
         await asyncio.to_thread(upgrade, db_url)
         accounts = await seed(db_url, args.accounts)
         results: list[Result] = []
-        for kind in args.servers.split(","):
-            run = Run(kind, args, db_url, accounts, sample_frame())
+        load_before = os.getloadavg()
+        for kind, checkout in plan(args):
+            run = Run(kind, args, db_url, accounts, sample_frame(), checkout)
             run.start()
             try:
                 results += await run.measure(sizes)
@@ -491,23 +511,75 @@ async def main(args: argparse.Namespace) -> None:
         print()
         print(
             f"{args.accounts} accounts, {args.events} escalations per step, "
-            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+            f"{os.cpu_count()} cores, load average {load_before[0]:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after"
         )
         print()
         print(
-            "| server | subscribers | RSS per idle subscriber | p50 publish→receive | "
+            "| server | checkout | subscribers | RSS per idle subscriber | p50 publish→receive | "
             "p99 | max | publish request p50 | delivered | connect time |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in results:
             print(
-                f"| {r.server} | {r.subscribers:,} | {r.rss_per_sub_kib:.1f} KiB | "
+                f"| {r.server} | {r.checkout} | {r.subscribers:,} | {r.rss_per_sub_kib:.1f} KiB | "
                 f"{r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | {r.max_ms:.1f} ms | "
                 f"{r.request_p50_ms:.1f} ms | "
                 f"{r.delivered}/{r.expected} | {r.connect_seconds:.1f} s |"
             )
+        if args.compare:
+            print_ratios(args, results, sizes)
     finally:
         await pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The servers in order: with ``--compare``, this and compare alternate for each FlowPilot
+    kind (the box's load drifts), flipping which goes first every round."""
+    order: list[tuple[str, str]] = []
+    for kind in args.servers.split(","):
+        if kind == "reference" or not args.compare:
+            order.append((kind, "this"))
+            continue
+        for r in range(args.rounds):
+            pair = ["this", "compare"] if r % 2 == 0 else ["compare", "this"]
+            order += [(kind, checkout) for checkout in pair]
+    return order
+
+
+def print_ratios(args: argparse.Namespace, results: list[Result], sizes: list[int]) -> None:
+    """this ÷ compare: RSS per idle subscriber and p99, the median of the rounds' ratios (each
+    round's pair ran back to back), with each round's p99 ratio and the escalation request's own
+    p50 ratio (the request path changed too, not only the fan-out)."""
+    print()
+    print(f"this: {ROOT}; compare: {args.compare}; {args.rounds} round(s), median of the ratios")
+    print()
+    print(
+        "| bus | subscribers | RSS/sub this / compare | ratio | p99 this / compare | ratio "
+        "| p99 ratio per round | request p50 ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    for kind in [k for k in args.servers.split(",") if k != "reference"]:
+        for size in sizes:
+            got = {
+                c: [r for r in results if (r.server, r.checkout, r.subscribers) == (kind, c, size)]
+                for c in ("this", "compare")
+            }
+            pairs = list(zip(got["this"], got["compare"], strict=True))
+            rss = [t.rss_per_sub_kib / c.rss_per_sub_kib for t, c in pairs]
+            p99 = [t.p99_ms / c.p99_ms for t, c in pairs]
+            request = [t.request_p50_ms / c.request_p50_ms for t, c in pairs]
+
+            def mid(rs: list[Result], attr: str) -> float:
+                return statistics.median(getattr(r, attr) for r in rs)
+
+            print(
+                f"| {kind} | {size:,} | {mid(got['this'], 'rss_per_sub_kib'):.1f} / "
+                f"{mid(got['compare'], 'rss_per_sub_kib'):.1f} KiB | "
+                f"{statistics.median(rss):.2f} | {mid(got['this'], 'p99_ms'):.1f} / "
+                f"{mid(got['compare'], 'p99_ms'):.1f} ms | {statistics.median(p99):.2f} | "
+                f"{', '.join(f'{r:.2f}' for r in p99)} | {statistics.median(request):.2f} |"
+            )
 
 
 if __name__ == "__main__":
@@ -519,6 +591,10 @@ if __name__ == "__main__":
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--connect-concurrency", type=int, default=200)
+    parser.add_argument(
+        "--compare", help="another checkout: its FlowPilot servers alternate with this one's"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="this/compare pairs per bus kind")
     parser.add_argument(
         "--per-event",
         action="store_true",

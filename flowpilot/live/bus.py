@@ -16,7 +16,7 @@ import contextlib
 import heapq
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -182,7 +182,8 @@ class Fanout:
         self._by_session: dict[str, set[Subscription]] = {}  # session streams
         self._by_user: dict[str, set[Subscription]] = {}
         self._expiries: list[tuple[datetime, int, Subscription]] = []  # logins' ends, a heap
-        self.presence: dict[str, dict[str, tuple[str, str]]] = {}  # account/session: conn: user
+        # account/session: conn: (user id, name, when last heard of by the ticker)
+        self.presence: dict[str, dict[str, tuple[str, str, float]]] = {}
         self.node = uuid.uuid4().hex[:12]  # this process, in presence messages
         self.announce: Callable[[BusEvent], Coroutine[Any, Any, None]] | None = (
             None  # the bus's publish
@@ -242,6 +243,10 @@ class Fanout:
     def of_account(self, account_id: str) -> list[Subscription]:
         """This process's queue streams of the account."""
         return list(self._by_account.get(account_id, ()))
+
+    def session_streams(self) -> list[Sequence[Subscription]]:
+        """This process's session streams, one list per session (presence refreshes them)."""
+        return [list(subs) for subs in self._by_session.values()]
 
     def of_user(self, account_id: str, user_id: str) -> list[Subscription]:
         return list(self._by_user.get(_key(account_id, user_id), ()))

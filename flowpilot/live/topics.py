@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flowpilot.kernel.bus import BusEvent
+from flowpilot.live.ticker import Ticker
 from flowpilot.models.events import EventType
 
 # Event types the live stream carries; others in the log (e.g. handoff.renotified) are audit-only.
@@ -38,11 +39,12 @@ def session_streamed(type_: str) -> bool:
     return type_.startswith("handoff.") and type_ not in AUDIT_ONLY_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamScope:
     """Who a subscription streams to and what it streams: the account's queue (no
     ``session_id``) or one session. The login it belongs to ends it (``revocation``);
-    ``needs_senior``: a role change away from engineer/admin ends it too."""
+    ``needs_senior``: a role change away from engineer/admin ends it too. One per open stream,
+    so slotted (no ``__dict__``: ~100 bytes less per stream at ten thousand streams)."""
 
     session_id: str | None = None
     user_id: str = ""
@@ -95,7 +97,12 @@ class Streams(Protocol):
     def node(self) -> str: ...
 
     @property
-    def presence(self) -> dict[str, dict[str, tuple[str, str]]]: ...
+    def presence(self) -> dict[str, dict[str, tuple[str, str, float]]]: ...
+
+    @property
+    def ticker(self) -> Ticker: ...
+
+    def session_streams(self) -> Sequence[Sequence[Viewer]]: ...
 
     def of_session(self, account_id: str, session_id: str) -> Sequence[Viewer]: ...
 

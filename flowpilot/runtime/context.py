@@ -28,7 +28,7 @@ from flowpilot.kernel.db.engines import (
 )
 from flowpilot.kernel.metrics import Metrics
 from flowpilot.kernel.settings import Settings
-from flowpilot.live import revocation
+from flowpilot.live import presence, revocation
 from flowpilot.live import stream as live_stream
 from flowpilot.live.bus import Bus
 from flowpilot.live.memory import MemoryBus
@@ -112,6 +112,7 @@ async def start(ctx: AppContext, *, run_workers: bool) -> None:
     await ctx.bus.start()
     gcpolicy.attach(ctx.bus.fanout)
     ctx.bus.fanout.every(revocation.Expiry(ctx.clock))  # logins end by the clock, too
+    ctx.bus.fanout.every(presence.Refresh())  # viewers of a vanished replica expire
     ctx.bus.fanout.announce = ctx.bus.publish  # presence replies go out on the bus
     if run_workers:
         ctx.tasks.extend(jobs.start_all(ctx))

@@ -1,17 +1,19 @@
 """The live queue tells the truth in a real browser: the loser of a claim race is told who won;
-a stream a proxy stalls is noticed by the heartbeat watchdog and caught up without a reload."""
+a stream a proxy stalls is noticed by the heartbeat watchdog and caught up without a reload; a
+server restart is caught up within 2 s of the server being ready, however long it was down."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Route, expect
+from playwright.async_api import Request, Route, expect
 
 from tests import servers
 from tests.e2e.conftest import LiveServer, PageAs
@@ -177,3 +179,80 @@ async def test_the_queue_card_says_who_is_looking_before_anyone_claims(
     await expect(card.locator("[data-viewers]")).to_have_text(f"{team['eng2'].name} is viewing")
     await looking.close()
     await expect(card.locator("[data-viewers]")).to_be_hidden()
+
+
+class Restartable:
+    """``flowpilot serve`` on the browser tests' database, as a deployment runs it, which a test
+    may stop and start again on the same port (``server`` is the process running now)."""
+
+    def __init__(self, workdir: Path, settings: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.settings = settings
+        self.server = servers.start_cli(workdir, "serve", **settings)
+        servers.wait_ready(self.server)
+
+    def stop(self) -> None:
+        servers.stop(self.server)
+
+    def start_again(self) -> None:
+        self.server = servers.start_cli(
+            self.workdir, "serve", port=self.server.port, **self.settings
+        )
+        servers.wait_ready(self.server)
+
+
+@pytest.fixture
+def restartable(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[Restartable]:
+    settings = {
+        "FLOWPILOT_DATABASE_URL": database_url,
+        "FLOWPILOT_REDIS_PREFIX": redis_prefix,
+        "FLOWPILOT_RUN_WORKERS": "false",
+    }
+    redis_url = os.environ.get("FLOWPILOT_TEST_REDIS_URL")
+    if redis_url:
+        settings["FLOWPILOT_REDIS_URL"] = redis_url
+    own = Restartable(tmp_path / "own", settings)
+    try:
+        yield own
+    finally:
+        own.stop()
+
+
+async def test_a_server_restart_is_caught_up_within_2_s_of_the_server_being_ready(
+    restartable: Restartable, live_server: LiveServer, page_as: PageAs, factory: Factory
+) -> None:
+    server = restartable.server
+    team = await factory.team()
+    page = await page_as(team["eng"])
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    # The page's timers run on a clock this test moves: "within 2 s" is the client's own
+    # schedule, whatever the box's load does to how long each request takes.
+    await page.clock.install()
+    await page.goto(f"{server.url}/escalations?status=open")
+    indicator = page.locator("#queue-live-status")
+    await expect(indicator).to_have_attribute("data-state", "live")
+    first = await _escalated(server, team["tech"])
+    await expect(page.locator(f"#handoff-{first['id']}")).to_be_visible()
+    await page.clock.pause_at(await page.evaluate("Date.now()") + 100)
+
+    await asyncio.to_thread(restartable.stop)
+    # A long outage: the backoff grows with each refused attempt (8-16 s after five).
+    for attempt in range(1, 6):
+        while sum("/handoffs/stream" in url for url in failed) < attempt:
+            await page.clock.run_for(30_000)
+            await asyncio.sleep(0.1)  # a refused request failing is real time, not the page's
+    await expect(indicator).to_have_attribute("data-state", "reconnecting")
+    down = await _escalated(live_server, team["tech"])  # the same database, while it is down
+
+    await asyncio.to_thread(restartable.start_again)
+    ready = time.monotonic()
+    after = await _escalated(restartable.server, team["tech"])  # right after it is ready
+    streams: list[Request] = []
+    page.on("request", lambda r: streams.append(r) if "/handoffs/stream" in r.url else None)
+    await page.clock.run_for(2_000)  # the page lives 2 s past the server being ready, no more
+    for h in (down, after):
+        await expect(page.locator(f"#handoff-{h['id']}")).to_be_visible()
+    await expect(indicator).to_have_attribute("data-state", "live")
+    assert len(streams) == 1  # one reconnect did it
+    print(f"ready -> both cards shown: {time.monotonic() - ready:.2f} s real, 2 s page time")

@@ -6,12 +6,18 @@
 // - 401 (or `event: revoked` followed by 401) means the login ended: it says "Your login has
 //   ended — log in again" and stops, no retry loop;
 // - after a drop the first reconnect is immediate, then exponential backoff with jitter, and a
-//   "Retry now" button; each reconnect sends Last-Event-ID, so the server replays what was missed.
+//   "Retry now" button; each reconnect sends Last-Event-ID, so the server replays what was missed;
+// - while a backoff longer than a second runs, /healthz (no login, no database) is asked about
+//   every second: a server that was unreachable (or a proxy's 502-504) and answers again (a
+//   restart, a deploy) is reconnected to at once rather than after the rest of the backoff, so a
+//   restart is caught up within 2 s of the server being ready. A server that answers /healthz
+//   while its stream failed otherwise keeps the backoff (the stream is what is wrong there).
 // The browser authenticates with its session cookie; no token goes in any URL.
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const DEFAULT_HEARTBEAT_MS = 25000;
+const PROBE_MS = 1000;
 
 export function heartbeatMs() {
   const value = Number(document.body?.dataset.sseHeartbeatMs);
@@ -44,8 +50,16 @@ export class LiveClient {
   // onEvent(type, data, id); onState(state, info): "connecting" | "live" | "reconnecting"
   // (info.inMs, info.reason) | "ended" (info.reason: "login" | "access"); onResync(); onOpen(info)
   // with info.reconnected when it came back after a drop.
-  constructor({ url, onEvent, onState = () => {}, onResync = () => {}, onOpen = () => {} }) {
+  constructor({
+    url,
+    onEvent,
+    onState = () => {},
+    onResync = () => {},
+    onOpen = () => {},
+    healthUrl = "/healthz",
+  }) {
     this.url = url;
+    this.healthUrl = healthUrl;
     this.onEvent = onEvent;
     this.onState = onState;
     this.onResync = onResync;
@@ -56,6 +70,8 @@ export class LiveClient {
     this.controller = null;
     this.retryTimer = null;
     this.watchdog = null;
+    this.probeTimer = null;
+    this.probes = 0; // which chain of /healthz probes is current (a stale one stops itself)
     this.dropped = false; // a drop happened since the last open
     this.stopped = false;
   }
@@ -86,7 +102,27 @@ export class LiveClient {
   clearTimers() {
     if (this.retryTimer) window.clearTimeout(this.retryTimer);
     if (this.watchdog) window.clearTimeout(this.watchdog);
-    this.retryTimer = this.watchdog = null;
+    if (this.probeTimer) window.clearTimeout(this.probeTimer);
+    this.retryTimer = this.watchdog = this.probeTimer = null;
+    this.probes += 1;
+  }
+
+  probe(chain, wasDown) {
+    // Jittered, so that the tabs of a whole office do not ask in lockstep.
+    const wait = PROBE_MS * (0.5 + Math.random() * 0.5);
+    this.probeTimer = window.setTimeout(async () => {
+      this.probeTimer = null;
+      let up = false;
+      try {
+        const answer = await fetch(this.healthUrl, { cache: "no-store", credentials: "omit" });
+        up = answer.ok;
+      } catch {
+        up = false; // refused, reset, or the proxy has nobody to ask
+      }
+      if (this.stopped || chain !== this.probes || !this.retryTimer) return;
+      if (up && wasDown) this.retryNow(); // it is back: now, not after the rest of the backoff
+      else if (!up) this.probe(chain, true);
+    }, wait);
   }
 
   arm(controller) {
@@ -112,6 +148,11 @@ export class LiveClient {
       this.retryTimer = null;
       this.connect();
     }, delay);
+    this.probes += 1;
+    // Unreachable, or a proxy with nobody behind it: the server is down, so its first answer
+    // means it is back. After anything else, a first answer means it never went away.
+    const down = reason === "error" || /^status 50[234]$/.test(reason);
+    if (delay > PROBE_MS) this.probe(this.probes, down);
   }
 
   ended(reason) {
