@@ -426,7 +426,11 @@ async def main() -> int:
         window: dict[str, Any] | None = None
         if args.window:
             window = await metrics_window.seed(args.pg, now, TOKEN)
-            print(f"window database seeded in {window['seconds']:.0f} s", file=sys.stderr)
+            print(
+                f"window database seeded in {window['seconds']:.0f} s; the rollup counted "
+                f"{window['rolled']:,} settled escalations in {window['roll_seconds']:.1f} s",
+                file=sys.stderr,
+            )
         pilot = await time_pilot(
             sa_url, now, max(5, args.runs // 3), window["url"] if window else None
         )

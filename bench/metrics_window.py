@@ -14,13 +14,16 @@ import asyncio
 import random
 import time
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 
-from flowpilot.analytics import repository, service
+from flowpilot.analytics import repository, rollup, service
 from flowpilot.auth.service import hash_token
+from flowpilot.kernel.clock import FrozenClock
 from flowpilot.kernel.db.base import new_id
+from flowpilot.kernel.db.engines import make_system_path
 from flowpilot.runtime.migrate import upgrade
 
 DB_NAME = "fp_bench_metrics_1m"
@@ -40,6 +43,9 @@ def _handoffs(account: str, tech: str, engineers: list[str], now: datetime, n: i
     created_times = sorted(
         now - timedelta(seconds=rnd.uniform(60, SPREAD_DAYS * 86400)) for _ in range(n)
     )
+    # As in a live account, what is still open or claimed was escalated recently (renotified,
+    # alerted, released by the idle guard or resolved otherwise): the last day's escalations.
+    settled_before = now - timedelta(days=1)
     for created in created_times:
         claimed = claimer = acted = breached = None
         status = rnd.choice(("open", "cancelled"))
@@ -54,6 +60,8 @@ def _handoffs(account: str, tech: str, engineers: list[str], now: datetime, n: i
                 breached = due
         elif status == "open" and due <= now:
             breached = due
+        if created < settled_before:  # older ones settled: resolved, or cancelled after a wait
+            status = {"claimed": "resolved", "open": "cancelled"}.get(status, status)
         rows.append(
             (new_id(), account, new_id(), status, "stuck", "normal", 2, tech, claimer, created,
              claimed, acted, created, due, breached)
@@ -111,9 +119,30 @@ async def seed(pg_admin: str, now: datetime, token: str, n: int = N_HANDOFFS) ->
         await conn.copy_records_to_table("handoffs", records=rows, columns=list(COLUMNS))
         await conn.execute("SET session_replication_role = DEFAULT")
         await conn.execute("VACUUM ANALYZE")
+        seeded = time.perf_counter()
+        rolled = await roll(url, now)
+        rolled_in = time.perf_counter() - seeded
+        await conn.execute("VACUUM ANALYZE")  # as autovacuum would after one update per row
     finally:
         await conn.close()
-    return {"dsn": dsn, "url": url, "account_id": account, "seconds": time.perf_counter() - start}
+    return {
+        "dsn": dsn,
+        "url": url,
+        "account_id": account,
+        "seconds": seeded - start,
+        "rolled": rolled,
+        "roll_seconds": rolled_in,
+    }
+
+
+async def roll(url: str, now: datetime) -> int:
+    """The rollup job's catch-up on the freshly loaded rows (as a worker does after an upgrade):
+    how many escalations it counted."""
+    system = make_system_path(url)
+    try:
+        return await rollup.roll_once(SimpleNamespace(system=system, clock=FrozenClock(now)))  # type: ignore[arg-type]
+    finally:
+        await system.engine.dispose()
 
 
 async def check(dsn: str, account_id: str, now: datetime, answer: dict[str, Any]) -> bool:

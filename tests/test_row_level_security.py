@@ -30,7 +30,7 @@ from flowpilot.kernel.db.engines import MisconfiguredRoles, SystemPathInRequest
 from flowpilot.kernel.settings import Settings
 from flowpilot.kernel.tenancy import act_for, act_for_from_start, act_for_nobody
 from flowpilot.live.stream import EventStream
-from flowpilot.models import ClaimLink, Delivery, LoginSession
+from flowpilot.models import ClaimLink, Delivery, HandoffDayBucket, HandoffDayCount, LoginSession
 from flowpilot.runtime.app import create_app
 from tests.factories import Factory, TestUser, add_step
 from tests.handoffs.helpers import escalated
@@ -87,6 +87,23 @@ async def _populated_account(client: httpx.AsyncClient, factory: Factory) -> Acc
                 expires_at=now + timedelta(hours=24),
             )
         )
+        # The analytics pre-aggregate's rows, as the rollup job writes them.
+        day = now.date()
+        s.add(
+            HandoffDayCount(
+                account_id=delivery.account_id,
+                day=day,
+                urgency="normal",
+                due=True,
+                met=True,
+                n=1,
+                ttc_n=0,
+                ttc_us=0,
+                ttfa_n=0,
+                ttfa_us=0,
+            )
+        )
+        s.add(HandoffDayBucket(account_id=delivery.account_id, day=day, metric=0, bucket=1, n=1))
         await s.commit()
     return Account(team["tech"].account_id, team["tech"], team["admin"], handoff["id"], step["id"])
 

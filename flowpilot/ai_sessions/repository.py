@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot.kernel.tenancy import (
@@ -19,7 +19,7 @@ from flowpilot.kernel.tenancy import (
     tenant_params,
 )
 from flowpilot.models import AiSession, Handoff, Step, User
-from flowpilot.models.handoffs import CLAIMED_STATUSES, LIVE_STATUSES
+from flowpilot.models.handoffs import CLAIMED_STATUSES, LIVE_STATUSES, RollupState
 
 
 async def add(session: AsyncSession, obj: AiSession | Step) -> None:
@@ -97,6 +97,14 @@ async def live_handoff_id(session: AsyncSession, tenant: Tenant, session_id: str
     return (await session.execute(stmt)).scalars().first()
 
 
+# A resolved escalation the analytics pre-aggregate counted with no first action: its first
+# action is now to be rolled up too (``analytics/rollup.py``).
+_first_action_since = case(
+    (Handoff.rollup_state == RollupState.NO_FIRST_ACTION, int(RollupState.FIRST_ACTION_SINCE)),
+    else_=Handoff.rollup_state,
+)
+
+
 async def stamp_first_action(
     session: AsyncSession, tenant: Tenant, *, session_id: str, actor_id: str, at: datetime
 ) -> list[tuple[str, datetime]]:
@@ -116,7 +124,7 @@ async def stamp_first_action(
             Handoff.claimed_at <= at,
             Handoff.status.in_(CLAIMED_STATUSES),
         )
-        .values(first_action_at=at)
+        .values(first_action_at=at, rollup_state=_first_action_since)
         .returning(Handoff.urgency, Handoff.claimed_at)
         .execution_options(synchronize_session=False)
     )

@@ -48,6 +48,11 @@ async def measure(
         tenant,
     )
     counts = {u: (int(n), int(m or 0)) for u, n, m in (await session.execute(stmt)).all()}
+    return summarize(counts)
+
+
+def summarize(counts: dict[str, tuple[int, int]]) -> ClaimTargetMet:
+    """``{urgency: (n_due, n_met)}`` as the field: overall and every urgency, most urgent first."""
     by_urgency = {
         u: _count(*counts.get(u, (0, 0))) for u in sorted(TRIAGE_RANK, key=TRIAGE_RANK.__getitem__)
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.analytics import bootstrap, claim_targets
+from flowpilot.analytics import bootstrap, claim_targets, window_pg
 from flowpilot.analytics import repository as repo
 from flowpilot.analytics.schemas import (
     MAX_BASELINE_SECONDS,
@@ -107,12 +107,18 @@ class _Window:
     n_with_action: int
     time_to_claim: DurationStats
     time_to_first_action: DurationStats
+    # Claim-target counts by urgency, when the pre-aggregate answered (else measured apart).
+    targets: dict[str, tuple[int, int]] | None = None
 
 
 async def _measure(
     session: AsyncSession, tenant: Tenant, *, since: datetime, until: datetime
 ) -> _Window:
     if repo.is_postgres(session):
+        m = await window_pg.measure(session, tenant, since=since, until=until)
+        if m is not None:
+            stats = _stats_from(m.ttc), _stats_from(m.ttfa)
+            return _Window(m.n_escalated, m.ttc.n, m.ttfa.n, *stats, targets=m.targets)
         n, ttc, ttfa = await repo.aggregate_pg(session, tenant, since=since, until=until)
         return _Window(n, ttc.n, ttfa.n, _stats_from(ttc), _stats_from(ttfa))
     rows = await repo.timings(session, tenant, since=since, until=until)
@@ -144,7 +150,9 @@ async def escalation_stats(
         metric_definition=METRIC_DEFINITION.format(
             days=days, end=now.strftime("%Y-%m-%d %H:%M UTC")
         ),
-        claim_target_met=await claim_targets.measure(session, tenant, since=since, until=now),
+        claim_target_met=claim_targets.summarize(w.targets)
+        if w.targets is not None
+        else await claim_targets.measure(session, tenant, since=since, until=now),
     )
 
 

@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     idle_check_interval_seconds: float = _s(
         15.0, "how often claimed escalations are checked for a holder who has not acted"
     )
+    analytics_rollup_interval_seconds: float = _s(
+        60.0, "how often settled escalations are added to the analytics pre-aggregate (PostgreSQL)"
+    )
 
     # Assistant: offline retrieval by default; any OpenAI-compatible server when set
     llm_base_url: str | None = _s(

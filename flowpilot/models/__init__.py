@@ -2,7 +2,7 @@
 
 from flowpilot.models.accounts import Account, User
 from flowpilot.models.ai_sessions import AiSession, Step
-from flowpilot.models.analytics import BaselineObservation
+from flowpilot.models.analytics import BaselineObservation, HandoffDayBucket, HandoffDayCount
 from flowpilot.models.auth import LoginFailure, LoginSession
 from flowpilot.models.events import Event
 from flowpilot.models.handoffs import Handoff
@@ -16,6 +16,8 @@ __all__ = [
     "Delivery",
     "Event",
     "Handoff",
+    "HandoffDayBucket",
+    "HandoffDayCount",
     "LoginFailure",
     "LoginSession",
     "Step",

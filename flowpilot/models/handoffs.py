@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, text
@@ -44,6 +44,22 @@ DEFAULT_CLAIM_TARGET_MINUTES: dict[str, int] = {
     Urgency.NORMAL: 60,
     Urgency.LOW: 240,
 }
+
+
+class RollupState(IntEnum):
+    """How much of a settled escalation the analytics pre-aggregate counts (NULL: nothing yet)."""
+
+    COUNTED = 1
+    # Resolved with no first action: counted without a time to first action.
+    NO_FIRST_ACTION = 2
+    # The same, and its holder has acted since (the steps write path marks it): that one
+    # duration is still to be rolled up, and analytics reads it from the row meanwhile.
+    FIRST_ACTION_SINCE = 3
+
+
+_UNROLLED = f"rollup_state IS NULL OR rollup_state = {RollupState.FIRST_ACTION_SINCE:d}"
+# Indexes only the migrations define (the models cannot say them on both databases).
+MIGRATION_ONLY_INDEXES = frozenset({"ix_handoffs_ttc_rank", "ix_handoffs_ttfa_rank"})
 
 
 class Handoff(Base):
@@ -97,6 +113,16 @@ class Handoff(Base):
         ),
         # Writing a step stamps the first action on its session's handoffs: a seek by session.
         Index("ix_handoffs_session_id", "session_id"),
+        # Analytics reads these rows itself: not rolled up yet, or a first action made since
+        # (``analytics/rollup.py``). PostgreSQL also has the two duration rank indexes of
+        # revision 0009 (expressions over a function of its own: ``MIGRATION_ONLY_INDEXES``).
+        Index(
+            "ix_handoffs_unrolled",
+            "account_id",
+            "created_at",
+            sqlite_where=text(_UNROLLED),
+            postgresql_where=text(_UNROLLED),
+        ),
         # The escalation chain scans every account's still-open handoffs by age.
         Index(
             "ix_handoffs_open_created_at",
@@ -130,6 +156,8 @@ class Handoff(Base):
     # When the current holder was nudged for not acting (the idle guard, once per holding).
     idle_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Analytics' pre-aggregate (``analytics/rollup.py``): NULL until counted, once settled.
+    rollup_state: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Claim target: created_at + the account's target for the urgency (fixed at escalation).
     # breached_at: when FlowPilot recorded the handoff still open at or after claim_due_at

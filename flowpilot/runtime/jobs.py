@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from flowpilot.analytics.rollup import rollup_job
 from flowpilot.events.relay import relay_job
 from flowpilot.handoffs.breach import breach_job
 from flowpilot.handoffs.idle import idle_job
@@ -24,6 +25,7 @@ JOBS: list[tuple[str, BackgroundJob]] = [
     ("escalation-chain", escalation_chain_job),
     ("claim-target-breach", breach_job),
     ("idle-claim-guard", idle_job),
+    ("analytics-rollup", rollup_job),
 ]
 
 
