@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -12,7 +11,6 @@ from flowpilot import models  # noqa: F401  (registers every table)
 from flowpilot.kernel.db.base import Base
 from flowpilot.kernel.db.engines import make_engine
 from flowpilot.kernel.settings import Settings
-from flowpilot.models.handoffs import MIGRATION_ONLY_INDEXES
 
 config = context.config
 target_metadata = Base.metadata
@@ -38,18 +36,12 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def _compared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Whether autogenerate compares an object: not the indexes only migrations define."""
-    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
-
-
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=_compared,
     )
     with context.begin_transaction():
         context.run_migrations()

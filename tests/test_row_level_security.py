@@ -30,7 +30,14 @@ from flowpilot.kernel.db.engines import MisconfiguredRoles, SystemPathInRequest
 from flowpilot.kernel.settings import Settings
 from flowpilot.kernel.tenancy import act_for, act_for_from_start, act_for_nobody
 from flowpilot.live.stream import EventStream
-from flowpilot.models import ClaimLink, Delivery, HandoffDayBucket, HandoffDayCount, LoginSession
+from flowpilot.models import (
+    ClaimLink,
+    Delivery,
+    HandoffDayBucket,
+    HandoffDayCount,
+    HandoffDuration,
+    LoginSession,
+)
 from flowpilot.runtime.app import create_app
 from tests.factories import Factory, TestUser, add_step
 from tests.handoffs.helpers import escalated
@@ -104,6 +111,16 @@ async def _populated_account(client: httpx.AsyncClient, factory: Factory) -> Acc
             )
         )
         s.add(HandoffDayBucket(account_id=delivery.account_id, day=day, metric=0, bucket=1, n=1))
+        s.add(
+            HandoffDuration(
+                handoff_id=handoff["id"],
+                metric=0,
+                account_id=delivery.account_id,
+                created_at=now,
+                bucket=1,
+                seconds=0.001,
+            )
+        )
         await s.commit()
     return Account(team["tech"].account_id, team["tech"], team["admin"], handoff["id"], step["id"])
 

@@ -53,7 +53,8 @@ WITH picked AS (
   SET rollup_state = CASE WHEN h.status = 'resolved' AND h.first_action_at IS NULL
     THEN {_NO_FA} ELSE {_COUNTED} END
   FROM picked WHERE h.id = picked.id
-  RETURNING h.account_id, (h.created_at AT TIME ZONE 'UTC')::date AS day, h.urgency,
+  RETURNING h.id, h.account_id, h.created_at, (h.created_at AT TIME ZONE 'UTC')::date AS day,
+    h.urgency,
     picked.was IS NULL AS whole,
     h.claim_due_at IS NOT NULL AND NOT {WITHDRAWN} AS due,
     h.breached_at IS NULL AS met, h.claim_due_at,
@@ -69,14 +70,18 @@ WITH picked AS (
     n = c.n + excluded.n, max_due_at = greatest(c.max_due_at, excluded.max_due_at),
     ttc_n = c.ttc_n + excluded.ttc_n, ttc_us = c.ttc_us + excluded.ttc_us,
     ttfa_n = c.ttfa_n + excluded.ttfa_n, ttfa_us = c.ttfa_us + excluded.ttfa_us
+), durations AS (
+  SELECT id, account_id, created_at, day, 0 AS metric, ttc::float8 AS seconds
+  FROM moved WHERE ttc IS NOT NULL
+  UNION ALL
+  SELECT id, account_id, created_at, day, 1, ttfa::float8 FROM moved WHERE ttfa IS NOT NULL
+), each AS (
+  INSERT INTO handoff_durations (handoff_id, metric, account_id, created_at, bucket, seconds)
+  SELECT id, metric, account_id, created_at, fp_duration_bucket(seconds), seconds FROM durations
 ), buckets AS (
   INSERT INTO handoff_day_buckets AS b (account_id, day, metric, bucket, n)
-  SELECT account_id, day, metric, bucket, count(*) FROM (
-    SELECT account_id, day, 0 AS metric, fp_duration_bucket(ttc::float8) AS bucket
-    FROM moved WHERE ttc IS NOT NULL
-    UNION ALL
-    SELECT account_id, day, 1, fp_duration_bucket(ttfa::float8) FROM moved WHERE ttfa IS NOT NULL
-  ) x GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  SELECT account_id, day, metric, fp_duration_bucket(seconds), count(*) FROM durations
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (account_id, day, metric, bucket) DO UPDATE SET n = b.n + excluded.n
 )
 SELECT count(*) FROM moved

@@ -10,10 +10,12 @@ once) adds up:
   from the rows;
 
 then, for each percentile's rank, finds the 2 % bucket holding it from the counts and reads the
-order statistics themselves through the duration's rank index (bucket, then value), starting
-at that bucket: a few thousand index entries at most instead of sorting the window. The values
-are PostgreSQL's ``percentile_cont`` inputs, and the interpolation is its formula, so the
-answer is the same as the direct aggregate's; averages are exact microsecond sums.
+order statistics themselves from that bucket on, in (bucket, value) order: the whole days'
+rolled-up durations through the index of ``handoff_durations`` (a few thousand entries at
+most), merged with those of the rows read directly. Only plain columns are compared there, so
+row-level security does not stop the index from being used. The values are ``percentile_cont``'s
+inputs and the interpolation is its formula, so the answer is the direct aggregate's; averages
+are exact microsecond sums.
 
 ``measure`` returns None when the window holds no whole day, or when a rolled-up day counted a
 claim that falls due after ``until`` (a window that ends before the job ran): the caller then
@@ -37,23 +39,25 @@ from flowpilot.analytics.rollup import TTC, TTFA, UNROLLED, WITHDRAWN
 from flowpilot.kernel.tenancy import TENANT_PARAM, Tenant, tenant_params
 
 A = f":{TENANT_PARAM}"
-_RANK_TTC = f"({TTC})::float8"
-_RANK_TTFA = f"({TTFA})::float8"
 
-
-def _rank_read(metric: int, value: str, present: str) -> str:
-    """The two order statistics from rank ``k`` in bucket order, for the picks of ``metric``."""
-    return f"""
+# Each pick's two order statistics from rank ``k`` of its bucket on, in (bucket, value) order:
+# the rolled-up durations of the whole days (``handoff_durations``, an index range of at most
+# k + 2 entries) merged with the durations of the rows read directly.
+_RANK_READ = f"""
 SELECT 'p', NULL, NULL::bool, NULL::bool, NULL::bigint, NULL::timestamptz, NULL::bigint,
   NULL::numeric, NULL::bigint, NULL::numeric, p.metric, p.p, v.vals
 FROM picks p CROSS JOIN LATERAL (
-  SELECT array_agg(x.v ORDER BY x.b, x.v) AS vals FROM (
-    SELECT fp_duration_bucket({value}) AS b, {value} AS v FROM handoffs h
-    WHERE h.account_id = {A} AND {present} AND fp_duration_bucket({value}) >= p.bucket
-      AND h.created_at > :since AND h.created_at <= :until
-    ORDER BY 1, 2 OFFSET p.k LIMIT 2
-  ) x
-) v WHERE p.metric = {metric}"""
+  SELECT array_agg(u.seconds ORDER BY u.bucket, u.seconds) AS vals FROM (
+    SELECT bucket, seconds FROM (
+      (SELECT hd.bucket, hd.seconds FROM handoff_durations hd
+       WHERE hd.account_id = {A} AND hd.metric = p.metric AND hd.bucket >= p.bucket
+         AND hd.created_at >= :full_from AND hd.created_at < :full_to
+       ORDER BY hd.bucket, hd.seconds LIMIT p.k + 2)
+      UNION ALL
+      SELECT rv.bucket, rv.seconds FROM rv WHERE rv.metric = p.metric AND rv.bucket >= p.bucket
+    ) m ORDER BY bucket, seconds OFFSET p.k LIMIT 2
+  ) u
+) v"""
 
 
 _COLUMNS = (
@@ -78,6 +82,10 @@ WITH d AS (
 ), b AS (
   SELECT d.*, fp_duration_bucket(ttc::float8) AS tb, fp_duration_bucket(ttfa::float8) AS fb
   FROM d
+), rv AS (
+  SELECT 0 AS metric, tb AS bucket, ttc::float8 AS seconds FROM b WHERE ttc IS NOT NULL
+  UNION ALL
+  SELECT 1, fb, ttfa::float8 FROM b WHERE ttfa IS NOT NULL
 ), g AS (
   -- One pass over the rows read: the claim-target groups (kind 3) and the buckets of time to
   -- claim (kind 1) and of time to first action (kind 2).
@@ -112,8 +120,7 @@ WITH d AS (
 SELECT 'c', urgency, due, met, n, max_due_at, ttc_n, ttc_us, ttfa_n, ttfa_us,
   NULL::smallint, NULL::float8, NULL::float8[]
 FROM counts
-UNION ALL {_rank_read(0, _RANK_TTC, "h.claimed_at IS NOT NULL")}
-UNION ALL {_rank_read(1, _RANK_TTFA, "h.first_action_at IS NOT NULL")}
+UNION ALL {_RANK_READ}
 """
 )
 

@@ -2,7 +2,12 @@
 
 from flowpilot.models.accounts import Account, User
 from flowpilot.models.ai_sessions import AiSession, Step
-from flowpilot.models.analytics import BaselineObservation, HandoffDayBucket, HandoffDayCount
+from flowpilot.models.analytics import (
+    BaselineObservation,
+    HandoffDayBucket,
+    HandoffDayCount,
+    HandoffDuration,
+)
 from flowpilot.models.auth import LoginFailure, LoginSession
 from flowpilot.models.events import Event
 from flowpilot.models.handoffs import Handoff
@@ -18,6 +23,7 @@ __all__ = [
     "Handoff",
     "HandoffDayBucket",
     "HandoffDayCount",
+    "HandoffDuration",
     "LoginFailure",
     "LoginSession",
     "Step",

@@ -75,3 +75,31 @@ class HandoffDayBucket(Base):
     metric: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class HandoffDuration(Base):
+    """One rolled-up duration of a settled escalation (``metric`` as in ``HandoffDayBucket``),
+    with its bucket: a window reads a percentile's order statistics from here, in bucket and
+    value order, from the bucket that holds its rank."""
+
+    __tablename__ = "handoff_durations"
+    __table_args__ = (
+        Index(
+            "ix_handoff_durations_rank",
+            "account_id",
+            "metric",
+            "bucket",
+            "seconds",
+            postgresql_include=["created_at"],
+        ),
+    )
+
+    handoff_id: Mapped[str] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # The escalation's creation: which window the duration belongs to.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    seconds: Mapped[float] = mapped_column(Float)

@@ -58,8 +58,6 @@ class RollupState(IntEnum):
 
 
 _UNROLLED = f"rollup_state IS NULL OR rollup_state = {RollupState.FIRST_ACTION_SINCE:d}"
-# Indexes only the migrations define (the models cannot say them on both databases).
-MIGRATION_ONLY_INDEXES = frozenset({"ix_handoffs_ttc_rank", "ix_handoffs_ttfa_rank"})
 
 
 class Handoff(Base):
@@ -114,8 +112,7 @@ class Handoff(Base):
         # Writing a step stamps the first action on its session's handoffs: a seek by session.
         Index("ix_handoffs_session_id", "session_id"),
         # Analytics reads these rows itself: not rolled up yet, or a first action made since
-        # (``analytics/rollup.py``). PostgreSQL also has the two duration rank indexes of
-        # revision 0009 (expressions over a function of its own: ``MIGRATION_ONLY_INDEXES``).
+        # (``analytics/rollup.py``).
         Index(
             "ix_handoffs_unrolled",
             "account_id",

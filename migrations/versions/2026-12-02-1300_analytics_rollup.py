@@ -12,9 +12,10 @@ Create Date: 2026-12-02 13:00:00
   the count and the exact sums (microseconds) of both durations; ``handoff_day_buckets``: per
   account, day, duration and log bucket (2 % wide), the count. Tenant tables under row-level
   security, as revision 0003.
-- PostgreSQL only: ``fp_duration_bucket(seconds)`` (the bucket, immutable), the two rank
-  indexes that read the few order statistics a percentile needs in bucket order, and the
-  partial index of the rows not (fully) rolled up, which an analytics window reads directly.
+- ``handoff_durations``: each rolled-up duration with its bucket, indexed by account, duration,
+  bucket and value: the few order statistics a percentile needs are read in that order.
+- ``ix_handoffs_unrolled``: the rows not (fully) rolled up, which a window reads directly.
+- PostgreSQL only: ``fp_duration_bucket(seconds)``, the bucket (immutable).
 """
 
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ depends_on: str | Sequence[str] | None = None
 
 POLICY = "tenant_isolation"
 SETTING = "app.account_id"
-TABLES = ("handoff_day_counts", "handoff_day_buckets")
+TABLES = ("handoff_day_counts", "handoff_day_buckets", "handoff_durations")
 
 # ln(1.02): buckets 2 % wide from 1 ms; bucket 0 holds everything under 1 ms.
 BUCKET_FUNCTION = """
@@ -40,8 +41,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   END
 $$
 """
-TTC = "(EXTRACT(epoch FROM claimed_at - created_at))::float8"
-TTFA = "(EXTRACT(epoch FROM first_action_at - COALESCE(assigned_at, claimed_at)))::float8"
 UNROLLED = "rollup_state IS NULL OR rollup_state = 3"
 
 
@@ -58,14 +57,6 @@ def _postgresql() -> None:
         op.execute(f"CREATE POLICY {POLICY} ON {table} USING ({check}) WITH CHECK ({check})")
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}")
     op.execute(BUCKET_FUNCTION)
-    op.execute(
-        f"CREATE INDEX ix_handoffs_ttc_rank ON handoffs "
-        f"(account_id, fp_duration_bucket({TTC}), ({TTC})) WHERE claimed_at IS NOT NULL"
-    )
-    op.execute(
-        f"CREATE INDEX ix_handoffs_ttfa_rank ON handoffs "
-        f"(account_id, fp_duration_bucket({TTFA}), ({TTFA})) WHERE first_action_at IS NOT NULL"
-    )
 
 
 def upgrade() -> None:
@@ -110,6 +101,34 @@ def upgrade() -> None:
             "account_id", "day", "metric", "bucket", name=op.f("pk_handoff_day_buckets")
         ),
     )
+    op.create_table(
+        "handoff_durations",
+        sa.Column("handoff_id", sa.String(length=32), nullable=False),
+        sa.Column("metric", sa.SmallInteger(), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("bucket", sa.SmallInteger(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_handoff_durations_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["handoff_id"],
+            ["handoffs.id"],
+            name=op.f("fk_handoff_durations_handoff_id_handoffs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("handoff_id", "metric", name=op.f("pk_handoff_durations")),
+    )
+    op.create_index(
+        "ix_handoff_durations_rank",
+        "handoff_durations",
+        ["account_id", "metric", "bucket", "seconds"],
+        postgresql_include=["created_at"],
+    )
     op.create_index(
         "ix_handoffs_unrolled",
         "handoffs",
@@ -123,10 +142,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name in ("ix_handoffs_ttfa_rank", "ix_handoffs_ttc_rank"):
-            op.execute(f"DROP INDEX {name}")
         op.execute("DROP FUNCTION fp_duration_bucket(double precision)")
     op.drop_index("ix_handoffs_unrolled", table_name="handoffs")
+    op.drop_index("ix_handoff_durations_rank", table_name="handoff_durations")
     for table in reversed(TABLES):
         op.drop_table(table)
     op.drop_column("handoffs", "rollup_state")
