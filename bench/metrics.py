@@ -389,10 +389,15 @@ async def main() -> int:
         await asyncio.to_thread(upgrade, sa_url)
         backfill_s = time.perf_counter() - t
         vacuum_s = await vacuum_analyze(pg_db)
+        t = time.perf_counter()
+        rolled = await metrics_window.roll(sa_url, now)  # what the worker's job does next
+        roll_s = time.perf_counter() - t
+        vacuum_s += await vacuum_analyze(pg_db)
         print(
             f"loaded {len(rows['handoffs']):,} handoffs and {len(rows['steps']):,} steps "
             f"(generate {gen_s:.1f} s, COPY {load_s:.1f} s, upgrade to head with the "
-            f"first_action_at backfill {backfill_s:.1f} s, VACUUM ANALYZE {vacuum_s:.1f} s)",
+            f"first_action_at backfill {backfill_s:.1f} s, rollup of {rolled:,} settled "
+            f"{roll_s:.1f} s, VACUUM ANALYZE {vacuum_s:.1f} s)",
             file=sys.stderr,
         )
         del rows
