@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowpilot.kernel.db.base import Base
 from flowpilot.kernel.db.engines import make_engine
@@ -79,15 +81,28 @@ async def truncate_all(database_url: str) -> None:
     engine = make_engine(database_url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     try:
-        async with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    await conn.execute(text(f"DELETE FROM {name}"))
+        for attempt in range(3):
+            try:
+                await _truncate(engine, tables)
+                return
+            except DBAPIError as e:
+                # A live server's background job (the analytics rollup writes several tables in
+                # one statement) may hold a table TRUNCATE needs while waiting for one it holds;
+                # PostgreSQL aborts one of the two, and the job retries on its next round.
+                if "deadlock detected" not in str(e) or attempt == 2:
+                    raise
     finally:
         await engine.dispose()
+
+
+async def _truncate(engine: AsyncEngine, tables: list[str]) -> None:
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
 
 
 # Why Redis-only tests skip in the SQLite half: replicas share events only through Redis Streams,
