@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy import insert as insert_stmt
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 from flowpilot.kernel.tenancy import Tenant, scoped
 from flowpilot.models import Event, User
@@ -53,12 +54,17 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> int:
     """
     if session.new:
         await session.flush()  # rows the event may reference (autoflush is off)
-    # Core on the session's connection: the ORM's execute layer adds nothing to an INSERT.
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    # Core on the session's connection: the ORM's execute layer adds nothing to an INSERT. One
+    # greenlet (run_sync) for connection and statement: each awaited session call spawns one,
+    # and a new greenlet maps and unmaps a fresh frame stack.
+    if session.get_bind().dialect.name == "postgresql":
         params = {**values, "lock_key": f"events:{values['account_id']}"}
-        return int((await connection.execute(_INSERT_LOCKED, params)).scalar_one())
-    return int((await connection.execute(_INSERT, values)).scalar_one())
+        return int(await session.run_sync(_scalar, _INSERT_LOCKED, params))
+    return int(await session.run_sync(_scalar, _INSERT, values))
+
+
+def _scalar(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
+    return session.connection().execute(stmt, params).scalar_one()
 
 
 async def timeline(

@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from flowpilot.kernel.db.base import UTCDateTime
 from flowpilot.kernel.tenancy import Tenant, get_scoped, scoped, tenant_column, tenant_params
@@ -271,6 +271,10 @@ def _claimed_row(session: AsyncSession, m: Any, handoff_id: str) -> HandoffRow:
     )
 
 
+def _first_row(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
+    return session.connection().execute(stmt, params).first()
+
+
 async def claim(
     session: AsyncSession, tenant: Tenant, *, handoff_id: str, claimer_id: str, now: datetime
 ) -> ClaimOutcome:
@@ -278,9 +282,10 @@ async def claim(
     params = tenant_params(tenant, p_handoff_id=handoff_id, p_claimer_id=claimer_id, p_now=now)
     # On the session's connection, not through the ORM's execute: the statement loads no
     # entities, and the ORM layer was a measurable share of a claim's CPU (BENCHMARKS.md).
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        r = (await connection.execute(_claim_stmt_pg(), params)).first()
+    # Beginning the transaction and the statement in ONE greenlet (run_sync): each awaited
+    # session call spawns one, and a new greenlet maps and unmaps a fresh frame stack.
+    if session.get_bind().dialect.name == "postgresql":
+        r = await session.run_sync(_first_row, _claim_stmt_pg(), params)
         if r is None:
             return ClaimOutcome()
         m = r._mapping
@@ -289,7 +294,7 @@ async def claim(
         if m["status"] != HandoffStatus.OPEN:
             return ClaimOutcome(holder=(m["status"], m["claimed_by_id"], m["claimed_by_name"]))
         return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
-    r = (await connection.execute(_claim_stmt(), params)).first()
+    r = await session.run_sync(_first_row, _claim_stmt(), params)
     if r is not None:
         return ClaimOutcome(row=_claimed_row(session, r._mapping, handoff_id))
     return ClaimOutcome(holder=await holder(session, tenant, handoff_id))

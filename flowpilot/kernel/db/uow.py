@@ -46,7 +46,11 @@ async def transaction(
         try:
             yield session
         except BaseException:
-            await session.rollback()
+            # No rollback() here: leaving ``async with`` closes the session, which rolls its
+            # transaction back (shielded from cancellation). Each awaited session call runs in a
+            # greenlet of its own, and each new greenlet maps and unmaps a fresh frame stack
+            # (mmap + munmap + page faults): a refused claim made four (BENCHMARKS.md, "Over
+            # real HTTP").
             session.info.pop("after_commit", None)
             raise
         else:
