@@ -13,7 +13,8 @@ import random
 import statistics
 from datetime import UTC, datetime, timedelta
 
-from flowpilot.models import AiSession, Handoff
+from flowpilot.models import Handoff
+from tests.analytics.timeline import bare_session
 
 STATS = "/api/v1/analytics/escalations"
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -41,17 +42,7 @@ async def _seed(db, team, rnd: random.Random, n: int, scale: float):  # type: ig
     async with db() as session:
         for i in range(n):
             created = NOW - timedelta(seconds=rnd.uniform(1, 29 * 86400))
-            s = AiSession(
-                account_id=tech.account_id,
-                owner_id=tech.id,
-                assignee_id=tech.id,
-                title="t",
-                problem="p",
-                created_at=created,
-                updated_at=created,
-            )
-            session.add(s)
-            await session.flush()
+            s = await bare_session(session, tech, created)
             h = Handoff(
                 account_id=tech.account_id,
                 session_id=s.id,
@@ -111,17 +102,7 @@ async def test_one_value_and_all_equal_values(client, factory, db, clock):
     async with db() as session:
         for k in range(4):
             created = NOW - timedelta(hours=k + 1)
-            s = AiSession(
-                account_id=team["tech"].account_id,
-                owner_id=team["tech"].id,
-                assignee_id=team["tech"].id,
-                title="t",
-                problem="p",
-                created_at=created,
-                updated_at=created,
-            )
-            session.add(s)
-            await session.flush()
+            s = await bare_session(session, team["tech"], created)
             session.add(
                 Handoff(
                     account_id=team["tech"].account_id,

@@ -19,8 +19,9 @@ from sqlalchemy import func, select, text
 from flowpilot.ai_sessions.repository import stamp_first_action
 from flowpilot.analytics import rollup, window_pg
 from flowpilot.kernel.identity import AccountRef
-from flowpilot.models import AiSession, Handoff, HandoffDayBucket, HandoffDayCount
+from flowpilot.models import Handoff, HandoffDayBucket, HandoffDayCount
 from flowpilot.models.handoffs import RollupState
+from tests.analytics.timeline import bare_session
 
 STATS = "/api/v1/analytics/escalations"
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
@@ -53,17 +54,7 @@ async def _seed(db, team, rnd: random.Random, n: int) -> None:  # type: ignore[n
     async with db() as session:
         for i in range(n):
             created = NOW - timedelta(seconds=rnd.uniform(1, 31 * 86400))
-            s = AiSession(
-                account_id=tech.account_id,
-                owner_id=tech.id,
-                assignee_id=tech.id,
-                title="t",
-                problem="p",
-                created_at=created,
-                updated_at=created,
-            )
-            session.add(s)
-            await session.flush()
+            s = await bare_session(session, tech, created)
             due = created + timedelta(minutes=rnd.choice((15, 60, 240)))
             h = Handoff(
                 account_id=tech.account_id,

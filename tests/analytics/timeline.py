@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flowpilot.ai_sessions import service as sessions_service
 from flowpilot.handoffs import service as handoffs_service
 from flowpilot.kernel.clock import FrozenClock
-from flowpilot.models import BaselineObservation
+from flowpilot.models import AiSession, BaselineObservation
 from tests.factories import Factory, TestUser
 
 # Events at the same instant run in this order (a step at the very instant of a claim is after it).
@@ -196,3 +196,19 @@ def _id() -> str:
     from flowpilot.kernel.db.base import new_id
 
     return new_id()
+
+
+async def bare_session(session: AsyncSession, owner: TestUser, created: datetime) -> AiSession:
+    """An AI session row written directly (for tests that write thousands of escalations)."""
+    ai_session = AiSession(
+        account_id=owner.account_id,
+        owner_id=owner.id,
+        assignee_id=owner.id,
+        title="t",
+        problem="p",
+        created_at=created,
+        updated_at=created,
+    )
+    session.add(ai_session)
+    await session.flush()
+    return ai_session
