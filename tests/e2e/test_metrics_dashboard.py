@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import expect
+from sqlalchemy import update
 
+from flowpilot.models import Account
 from tests.analytics.timeline import Timeline
 from tests.e2e.conftest import PageAs
 from tests.factories import Factory
@@ -14,6 +16,15 @@ from tests.factories import Factory
 async def test_stat_card_and_baseline_form(page_as: PageAs, factory: Factory, db) -> None:  # type: ignore[no-untyped-def]
     team = await factory.team()
     eng = team["eng"]
+    # The third escalation is claimed with no first action by its holder: the live server's
+    # idle guard would release it (two days later) while the page loads. Release off.
+    async with db() as session:
+        await session.execute(
+            update(Account)
+            .where(Account.id == eng.account_id)
+            .values(idle_claim_release_minutes=None)
+        )
+        await session.commit()
     # The live server runs on the real clock: build the timeline relative to real time.
     tl = Timeline(factory, team["tech"], datetime.now(UTC) - timedelta(days=2))
     tl.escalation(created=0, claimed=60, claimer=eng, steps=[(90, eng)])  # 30 s
