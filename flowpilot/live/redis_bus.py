@@ -34,14 +34,6 @@ from flowpilot.live.topics import QUEUE, StreamScope
 
 log = logging.getLogger("flowpilot.events")
 
-# While events keep coming (the previous batch arrived less than BUSY_GAP_SECONDS before this
-# one), the reader waits READ_LINGER_SECONDS before its next XREAD, so one read carries the
-# events of several publishes: every XREAD is a socket write and a wake-up in every process,
-# which at ~200 claims/s was most of what a second worker cost per claim (BENCHMARKS.md, "Over
-# real HTTP"). A quiet feed (an event now and then) is read at once, as before.
-READ_LINGER_SECONDS = 0.01
-BUSY_GAP_SECONDS = 0.05
-
 
 def _encode(event: BusEvent) -> dict[str, Any]:
     return {
@@ -164,8 +156,6 @@ class RedisBus:
     async def _read_loop(self) -> None:
         assert self._reader is not None
         failures = 0
-        loop = asyncio.get_running_loop()
-        last_batch = float("-inf")
         while True:
             try:
                 if failures:
@@ -192,12 +182,6 @@ class RedisBus:
                         log.exception("redis bus: undecodable entry %s", entry_id)
                         continue
                     self.fanout.deliver(event)
-            if response:
-                batch_at = loop.time()  # pacing of reads, not domain time
-                busy = batch_at - last_batch < BUSY_GAP_SECONDS
-                last_batch = batch_at
-                if busy:
-                    await asyncio.sleep(READ_LINGER_SECONDS)
 
     async def _check_gap(self) -> None:
         """After an outage: if the feed was trimmed past our position, everyone must resync."""
