@@ -33,7 +33,7 @@ BATCH = 5000
 # One roller at a time (two workers would only wait on each other's day rows).
 _LOCK = 0x46500001
 
-# The exact durations (numeric seconds), as the rank indexes of revision 0009 compute them.
+# The exact durations (numeric seconds), as the direct aggregate computes them.
 TTC = "EXTRACT(epoch FROM h.claimed_at - h.created_at)"
 TTFA = "EXTRACT(epoch FROM h.first_action_at - COALESCE(h.assigned_at, h.claimed_at))"
 # Rows an analytics window must read itself (revision 0009's ``ix_handoffs_unrolled``).
