@@ -89,7 +89,7 @@ class Export:
     """The window's lines, ready to be written as ``format``."""
 
     format: ExportFormat
-    lines: list[Line]
+    lines: Sequence[Line]
 
     def chunks(self) -> Iterator[str]:
         """The body: CSV with a header row, or ``{"items": [...]}``, ``BATCH`` lines a chunk."""
