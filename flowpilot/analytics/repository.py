@@ -11,10 +11,10 @@ aggregates the per-handoff durations in Python with the same percentile definiti
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-import typing
 from typing import Any
 
 from sqlalchemy import (

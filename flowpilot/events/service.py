@@ -108,13 +108,35 @@ async def append(
     handoff_id: str | None = None,
     session_id: str | None = None,
     actor_id: str | None = None,
+    appended_id: int | None = None,
 ) -> Event:
     """Write an event row in the current transaction; after commit, publish it to ``bus``.
 
     If the process dies between commit and publish, the relay publishes it later
-    (``published_at`` stays NULL until then). Consumers dedupe by event id.
+    (``published_at`` stays NULL until then). Consumers dedupe by event id. ``appended_id``:
+    the database already appended this event (``fp_claim``), in the session's transaction or in
+    a statement that committed by itself (then the session has none and it is published at
+    once): only its snapshot is made and its publishing arranged.
     """
-    values: dict[str, Any] = {
+    values = _values(tenant, type, payload, now, handoff_id, session_id, actor_id)
+    if appended_id is None:
+        appended_id = await repo.insert(session, values)
+    # A detached snapshot of the inserted row (callers read it; it is not in the session).
+    event = Event(id=appended_id, published_at=None, **values)
+    _publish_after_commit(session, event, bus=bus, now=now)
+    return event
+
+
+def _values(
+    tenant: Tenant,
+    type: str,
+    payload: dict[str, Any],
+    now: datetime,
+    handoff_id: str | None,
+    session_id: str | None,
+    actor_id: str | None,
+) -> dict[str, Any]:
+    return {
         "account_id": tenant.account_id,
         "type": type,
         "handoff_id": handoff_id,
@@ -123,8 +145,11 @@ async def append(
         "payload": payload,
         "created_at": now,
     }
-    # A detached snapshot of the inserted row (callers read it; it is not in the session).
-    event = Event(id=await repo.insert(session, values), published_at=None, **values)
+
+
+def _publish_after_commit(
+    session: AsyncSession, event: Event, *, bus: Publisher | None, now: datetime
+) -> None:
     bind = session.bind
     if bus is not None and isinstance(bind, AsyncEngine):
         bus_event = to_bus_event(event)
@@ -138,7 +163,6 @@ async def append(
             await asyncio.wait({task}, timeout=PUBLISH_WAIT_SECONDS)
 
         after_commit(session, _publish)
-    return event
 
 
 async def timeline(

@@ -18,6 +18,7 @@ from flowpilot.accounts import service as accounts_service
 from flowpilot.ai_sessions import service as ai_sessions_service
 from flowpilot.assistant import service as assistant_service
 from flowpilot.events import service as events_service
+from flowpilot.handoffs import claim_sql
 from flowpilot.handoffs import context as context_mod
 from flowpilot.handoffs import queue as queue_mod
 from flowpilot.handoffs import repository as repo
@@ -95,19 +96,9 @@ def _ai_session(row: HandoffRow) -> AiSession:
     return row.ai_session
 
 
-async def _record(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    row: HandoffRow,
-    type: str,
-    now: datetime,
-    bus: Publisher | None,
-    notify: bool = False,
-) -> Event:
-    return await record(
-        session, tenant=actor, row=row, type=type, now=now, bus=bus, by=actor.id, notify=notify
-    )
+async def _record(session: AsyncSession, *, actor: Actor, **what: Any) -> Event:
+    """:func:`record` of what ``actor`` did (``row``, ``type``, ``now``, ``bus``, ...)."""
+    return await record(session, tenant=actor, by=actor.id, **what)
 
 
 async def record(
@@ -121,20 +112,22 @@ async def record(
     by: str | None,
     extra: dict[str, Any] | None = None,
     notify: bool = False,
+    appended: tuple[int, dict[str, Any]] | None = None,
 ) -> Event:
     """The event of one handoff transition (payload: the handoff as it is now, plus ``extra``;
     ``by`` None: the system did it); with ``notify``, the deliveries it calls for are planned in
-    the same transaction."""
+    the same transaction. ``appended``: the database already appended it (id, payload)."""
     event = await events_service.append(
         session,
         tenant=tenant,
         type=type,
-        payload={**event_payload(row), **(extra or {})},
+        payload=appended[1] if appended else {**event_payload(row), **(extra or {})},
         now=now,
         bus=bus,
         handoff_id=row.handoff.id,
         session_id=row.handoff.session_id,
         actor_id=by,
+        appended_id=appended[0] if appended else None,
     )
     if notify:
         await notifications_service.plan_deliveries(
@@ -213,7 +206,7 @@ async def claim(
 
     Claiming what the caller already holds answers the handoff again (no second event)."""
     _require_senior(actor, "claim")
-    outcome = await repo.claim(session, actor, handoff_id=handoff_id, claimer_id=actor.id, now=now)
+    outcome = await claim_sql.claim(session, actor, handoff_id=handoff_id, now=now)
     row = outcome.row
     if row is None:
         if outcome.holder is None:
@@ -229,11 +222,14 @@ async def claim(
             detail, status=status, claimed_by_id=claimed_by_id, claimed_by_name=claimed_by_name
         )
     # The claim returned everything the answer and the event need: no reload.
-    if not outcome.session_assigned:
+    if outcome.event is None:  # else the database re-assigned the session and appended it
         await ai_sessions_service.assign_by_id(
             session, tenant=actor, session_id=row.handoff.session_id, assignee_id=actor.id, now=now
         )
-    await _record(session, actor=actor, row=row, type=EventType.HANDOFF_CLAIMED, now=now, bus=bus)
+    claimed = EventType.HANDOFF_CLAIMED
+    await _record(
+        session, actor=actor, row=row, type=claimed, now=now, bus=bus, appended=outcome.event
+    )
     if row.handoff.claimed_at is not None:
         seconds = (row.handoff.claimed_at - row.handoff.created_at).total_seconds()
         note_duration(session, TIME_TO_CLAIM, urgency=row.handoff.urgency, seconds=seconds)

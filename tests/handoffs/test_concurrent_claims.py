@@ -94,6 +94,9 @@ async def test_claimer_who_waited_on_the_winners_lock_is_told_the_winner(
     team = await factory.team()
     h = await escalated(client, team["tech"])
     async with db() as first, db() as second, db() as observer:
+        # In a transaction, so the winner holds its row lock until it commits (outside one the
+        # claim commits by itself on PostgreSQL).
+        await first.connection()
         won = await service.claim(
             first, actor=team["eng"].actor, handoff_id=h["id"], now=clock.now(), bus=None
         )
