@@ -15,7 +15,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from flowpilot.kernel.tenancy import (
     Tenant,
@@ -147,8 +147,14 @@ async def list_rows(
     column of the handoff as an attribute)."""
     return [
         HandoffRow(cast(Handoff, r), r[-5], r[-4], r[-3], r[-2], r[-1])
-        for r in (await session.execute(stmt, params)).all()
+        for r in await session.run_sync(_all_rows, stmt, params)
     ]
+
+
+def _all_rows(session: Session, stmt: Any, params: dict[str, Any] | None) -> Any:
+    # Core on the session's connection, in one greenlet: the rows are plain columns, and the
+    # ORM's execute and result layers were a measurable share of a queue page's CPU.
+    return session.connection().execute(stmt, params).all()
 
 
 async def for_session(session: AsyncSession, tenant: Tenant, session_id: str) -> list[HandoffRow]:
