@@ -2,7 +2,7 @@
 
 An export is tens of thousands of rows, so no model object is built per row: PostgreSQL writes
 each line's text up to the two durations (timestamps as ``isoformat`` writes them, CSV cells or
-JSON members), and Python appends the durations (whole microseconds from the database, turned
+JSON values), and Python appends the durations (whole microseconds from the database, turned
 into seconds and rounded exactly as ``round_seconds`` does) and ``breached``. SQLite hands the
 columns over and this module writes the same text from them. The answer streams in batches of
 ``BATCH`` lines once every row is read: the request's unit of work ends before the response is
@@ -63,10 +63,7 @@ def _lines_py(rows: Sequence[Any], *, now: datetime, json: bool) -> list[Line]:
             _iso(h.resolved_at),
         )
         if json:
-            head = ",".join(
-                f'"{name}":{_json_str(v)}' for name, v in zip(TEXT_FIELDS, texts, strict=True)
-            )
-            head = "{" + head
+            head = ",".join(_json_str(v) for v in texts)
         else:
             head = ",".join("" if v is None else v for v in texts)
         breached = h.breached_at is not None or (
@@ -126,12 +123,19 @@ def _csv_line(line: Line) -> str:
     )
 
 
+# One JSON object per line: the head's values (JSON already, comma-separated: none holds a
+# comma) and the four after it slot into the members by position.
+_JSON_LINE = "{" + ",".join(f'"{name}":%s' for name in FIELDS) + "}"
+
+
 def _json_line(line: Line) -> str:
     head, ttc, ttfa, breached, assigned = line
-    return (
-        f'{head},"time_to_claim_seconds":{_cell(ttc, "null")},'
-        f'"time_to_first_action_seconds":{_cell(ttfa, "null")},'
-        f'"breached":{"true" if breached else "false"},"assigned_at":{_json_str(assigned)}}}'
+    return _JSON_LINE % (
+        *head.split(","),
+        _cell(ttc, "null"),
+        _cell(ttfa, "null"),
+        "true" if breached else "false",
+        _json_str(assigned),
     )
 
 
