@@ -109,10 +109,22 @@ class Export:
             yield chunk
 
 
+_UNIT = 10 ** (6 - DECIMALS)  # microseconds per last written digit (1 ms)
+
+
 def _cell(micros: int | None, null: str) -> str:
-    # int / int is correctly rounded, as timedelta.total_seconds() is: the same float, and
-    # repr is how both the csv module and pydantic write a float.
-    return null if micros is None else repr(round(micros / 1_000_000, DECIMALS))
+    # What repr(round(micros / 1e6, DECIMALS)) writes (int / int is correctly rounded, as
+    # timedelta.total_seconds() is; repr is how both the csv module and pydantic write a
+    # float), in integers: unless micros is half-way between two milliseconds, micros / 1e6 is
+    # at least 1 µs from the rounding boundary and its float within far less, so both round to
+    # the same millisecond, and ms / 1000 is the float round() returns. Half-way (and negative)
+    # values take round() itself, whose answer there depends on the float's binary value.
+    if micros is None:
+        return null
+    ms, rest = divmod(micros, _UNIT)
+    if rest == _UNIT // 2 or micros < 0:
+        return repr(round(micros / 1_000_000, DECIMALS))
+    return repr((ms + (rest > _UNIT // 2)) / 10**DECIMALS)
 
 
 def _csv_line(line: Line) -> str:

@@ -40,8 +40,8 @@ from flowpilot.web.words import page_message
 
 def _routers() -> list[Any]:
 
-    # A request is matched against the routes in this order, one by one (each check costs
-    # FastAPI ~10 µs), so the hot paths come first: /me (accounts), the queue and claims
+    # A request is matched against the routes in this order, one by one (a few µs each in
+    # FastAPI), so the hot paths come first: /me (accounts), the queue and claims
     # (handoffs). events before handoffs: "/handoffs/stream" must not be taken for a handoff id.
     api = [accounts, events, handoffs, auth, ai_sessions, notifications, analytics, assistant, ops]
     return api + web_routers()
