@@ -190,9 +190,7 @@ def _payload_row(session: AsyncSession, payload: dict[str, Any]) -> HandoffRow:
     )
 
 
-async def _claim_pg(
-    session: AsyncSession, tenant: Tenant, handoff_id: str, params: dict[str, Any]
-) -> ClaimOutcome:
+async def _claim_pg(session: AsyncSession, params: dict[str, Any]) -> ClaimOutcome:
     if session.in_transaction():
         r = await session.run_sync(_first_row, _CLAIM_CALL, params)
     else:
@@ -206,9 +204,8 @@ async def _claim_pg(
     won, status, claimed_by_id, claimed_by_name, event_id, payload = r
     if won:
         return ClaimOutcome(row=_payload_row(session, payload), event=(event_id, payload))
-    if status != HandoffStatus.OPEN:
-        return ClaimOutcome(holder=(status, claimed_by_id, claimed_by_name))
-    return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
+    # Read by the function's next statement, a fresh snapshot: nothing to read again here.
+    return ClaimOutcome(holder=(status, claimed_by_id, claimed_by_name))
 
 
 async def claim(
@@ -216,10 +213,9 @@ async def claim(
 ) -> ClaimOutcome:
     """The atomic claim by ``claimer`` (for its account): one conditional UPDATE; of N
     concurrent callers exactly one wins."""
-    tenant = claimer
-    params = tenant_params(tenant, p_handoff_id=handoff_id, p_claimer_id=claimer.id, p_now=now)
+    params = tenant_params(claimer, p_handoff_id=handoff_id, p_claimer_id=claimer.id, p_now=now)
     if session.get_bind().dialect.name == "postgresql":
-        return await _claim_pg(session, tenant, handoff_id, params)
+        return await _claim_pg(session, params)
     # On the session's connection, not through the ORM's execute: the statement loads no
     # entities, and the ORM layer was a measurable share of a claim's CPU (BENCHMARKS.md).
     # Beginning the transaction and the statement in ONE greenlet (run_sync): each awaited
@@ -227,7 +223,7 @@ async def claim(
     r = await session.run_sync(_first_row, _claim_stmt(), params)
     if r is not None:
         return ClaimOutcome(row=_claimed_row(session, r._mapping, handoff_id))
-    return ClaimOutcome(holder=await holder(session, tenant, handoff_id))
+    return ClaimOutcome(holder=await holder(session, claimer, handoff_id))
 
 
 @cache
