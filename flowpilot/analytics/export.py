@@ -1,12 +1,12 @@
 """One row per escalation created in the window, as CSV or JSON, written in batches.
 
-An export is tens of thousands of rows, so no model object is built per row: PostgreSQL writes
-each line's text up to the two durations (timestamps as ``isoformat`` writes them, CSV cells or
-JSON values), and Python appends the durations (whole microseconds from the database, turned
-into seconds and rounded exactly as ``round_seconds`` does) and ``breached``. SQLite hands the
-columns over and this module writes the same text from them. The answer streams in batches of
-``BATCH`` lines once every row is read: the request's unit of work ends before the response is
-sent (``SessionDep``), so the rows are read first and only the encoding is streamed.
+An export is tens of thousands of rows, so no model object is built per row: on PostgreSQL the
+database writes each line (``export_pg.py``) and this module joins them; from SQLite's columns
+this module writes the same text. Durations are seconds to the millisecond, half a millisecond
+up, written as Python's ``repr`` writes the float (``60.501``, ``60.0``). The answer streams in
+batches of ``BATCH`` lines once every row is read: the request's unit of work ends before the
+response is sent (``SessionDep``), so the rows are read first and only the encoding is
+streamed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot.analytics import export_pg
 from flowpilot.analytics import repository as repo
 from flowpilot.analytics.schemas import ExportFormat, ExportRow
 from flowpilot.analytics.service import DECIMALS, check_days
@@ -25,13 +26,8 @@ from flowpilot.kernel.tenancy import Tenant
 from flowpilot.models.handoffs import HandoffStatus
 
 FIELDS = tuple(ExportRow.model_fields)
-# The fields written before the two durations, in order (the database writes these).
-TEXT_FIELDS = FIELDS[:8]
 BATCH = 2000
 _MICRO = timedelta(microseconds=1)
-
-# The text up to the durations, the two durations (whole microseconds), breached, assigned_at.
-Line = tuple[str, int | None, int | None, bool, str | None]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -48,10 +44,13 @@ def _json_str(value: str | None) -> str:
     return "null" if value is None else f'"{value}"'
 
 
-def _lines_py(rows: Sequence[Any], *, now: datetime, json: bool) -> list[Line]:
-    """SQLite: the lines ``repository.export_lines_pg`` writes on PostgreSQL."""
-    out: list[Line] = []
+def _lines_py(rows: Sequence[Any], *, now: datetime, json: bool) -> list[str]:
+    """SQLite: the lines ``export_pg`` writes on PostgreSQL."""
+    out: list[str] = []
     for h in rows:
+        breached = h.breached_at is not None or (
+            h.status == HandoffStatus.OPEN and h.claim_due_at is not None and h.claim_due_at <= now
+        )
         texts = (
             h.id,
             _iso(h.created_at),
@@ -62,31 +61,25 @@ def _lines_py(rows: Sequence[Any], *, now: datetime, json: bool) -> list[Line]:
             _iso(h.first_action_at),
             _iso(h.resolved_at),
         )
+        tail = (
+            _cell(_micros(h.claimed_at, h.created_at)),
+            _cell(_micros(h.first_action_at, h.assigned_at or h.claimed_at)),
+            "true" if breached else "false",
+        )
         if json:
-            head = ",".join(_json_str(v) for v in texts)
+            values = (*map(_json_str, texts), *(v or "null" for v in tail))
+            out.append(_JSON_LINE % (*values, _json_str(_iso(h.assigned_at))))
         else:
-            head = ",".join("" if v is None else v for v in texts)
-        breached = h.breached_at is not None or (
-            h.status == HandoffStatus.OPEN and h.claim_due_at is not None and h.claim_due_at <= now
-        )
-        out.append(
-            (
-                head,
-                _micros(h.claimed_at, h.created_at),
-                _micros(h.first_action_at, h.assigned_at or h.claimed_at),
-                breached,
-                _iso(h.assigned_at),
-            )
-        )
+            out.append(",".join(v or "" for v in (*texts, *tail, _iso(h.assigned_at))) + "\r\n")
     return out
 
 
 @dataclass(frozen=True)
 class Export:
-    """The window's lines, ready to be written as ``format``."""
+    """The window's lines (CSV lines or JSON objects), ready to be written as ``format``."""
 
     format: ExportFormat
-    lines: Sequence[Line]
+    lines: Sequence[str]
 
     def chunks(self) -> Iterator[str]:
         """The body: CSV with a header row, or ``{"items": [...]}``, ``BATCH`` lines a chunk."""
@@ -95,10 +88,9 @@ class Export:
         for start in range(0, len(self.lines), BATCH):
             batch = self.lines[start : start + BATCH]
             if json:
-                text = ",".join(_json_line(line) for line in batch)
-                yield ("," + text) if start else text
+                yield ("," if start else "") + ",".join(batch)
             else:
-                yield "".join(_csv_line(line) for line in batch)
+                yield "".join(batch)
         if json:
             yield "]}"
 
@@ -109,46 +101,16 @@ class Export:
             yield chunk
 
 
+def _cell(micros: int | None) -> str | None:
+    """A duration's text: milliseconds, half a millisecond up (``floor``, so also for a
+    negative one), written as ``repr`` writes ``ms / 1000``: that decimal exactly below 10^12 s
+    (15 significant digits always read back as the same float, so it is the shortest)."""
+    return None if micros is None else repr((micros + _UNIT // 2) // _UNIT / 10**DECIMALS)
+
+
 _UNIT = 10 ** (6 - DECIMALS)  # microseconds per last written digit (1 ms)
-
-
-def _cell(micros: int | None, null: str) -> str:
-    # What repr(round(micros / 1e6, DECIMALS)) writes (int / int is correctly rounded, as
-    # timedelta.total_seconds() is; repr is how both the csv module and pydantic write a
-    # float), in integers: unless micros is half-way between two milliseconds, micros / 1e6 is
-    # at least 1 µs from the rounding boundary and its float within far less, so both round to
-    # the same millisecond, and ms / 1000 is the float round() returns. Half-way (and negative)
-    # values take round() itself, whose answer there depends on the float's binary value.
-    if micros is None:
-        return null
-    ms, rest = divmod(micros, _UNIT)
-    if rest == _UNIT // 2 or micros < 0:
-        return repr(round(micros / 1_000_000, DECIMALS))
-    return repr((ms + (rest > _UNIT // 2)) / 10**DECIMALS)
-
-
-def _csv_line(line: Line) -> str:
-    head, ttc, ttfa, breached, assigned = line
-    return (
-        f"{head},{_cell(ttc, '')},{_cell(ttfa, '')},{'true' if breached else 'false'},"
-        f"{assigned or ''}\r\n"
-    )
-
-
-# One JSON object per line: the head's values (JSON already, comma-separated: none holds a
-# comma) and the four after it slot into the members by position.
+# One JSON object per line, the values slotted into the members by position.
 _JSON_LINE = "{" + ",".join(f'"{name}":%s' for name in FIELDS) + "}"
-
-
-def _json_line(line: Line) -> str:
-    head, ttc, ttfa, breached, assigned = line
-    return _JSON_LINE % (
-        *head.split(","),
-        _cell(ttc, "null"),
-        _cell(ttfa, "null"),
-        "true" if breached else "false",
-        _json_str(assigned),
-    )
 
 
 async def export(
@@ -160,8 +122,8 @@ async def export(
     since = now - timedelta(days=days)
     json = format == "json"
     if repo.is_postgres(session):
-        lines = await repo.export_lines_pg(
-            session, tenant, since=since, until=now, now=now, fields=TEXT_FIELDS, json=json
+        lines = await export_pg.export_lines(
+            session, tenant, since=since, until=now, now=now, fields=FIELDS, json=json
         )
     else:
         rows = await repo.export_rows(session, tenant, since=since, until=now)

@@ -11,23 +11,18 @@ aggregates the per-handoff durations in Python with the same percentile definiti
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     Select,
-    and_,
     case,
     cast,
     extract,
     func,
-    literal,
-    or_,
     select,
     text,
 )
@@ -317,75 +312,3 @@ async def export_rows(
     )
     stmt = scoped(stmt, Handoff, tenant).order_by(Handoff.created_at, Handoff.id)
     return (await session.execute(stmt)).all()
-
-
-def _iso_pg(col: Any) -> Any:
-    """PostgreSQL: ``col`` as Python's ``isoformat`` writes it in UTC with ``Z`` (fraction only
-    when not a whole second), NULL for NULL."""
-    utc = func.timezone("UTC", col)
-    whole = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
-    frac = case((func.date_trunc("second", utc) == utc, ""), else_=func.to_char(utc, ".US"))
-    return whole.concat(frac).concat("Z")
-
-
-def _micros_pg(later: Any, earlier: Any) -> Any:
-    # EXTRACT of an interval is an exact numeric (PostgreSQL 14+): whole microseconds, exactly.
-    return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
-
-
-def _json_pg(value: Any) -> Any:
-    # Ids, enum values and ISO times: nothing a JSON string must escape (to_json costs more).
-    return func.coalesce(literal('"').concat(value).concat('"'), "null")
-
-
-async def export_lines_pg(
-    session: AsyncSession,
-    tenant: Tenant,
-    *,
-    since: datetime,
-    until: datetime,
-    now: datetime,
-    fields: Sequence[str],
-    json: bool,
-) -> Sequence[Any]:
-    """PostgreSQL: per escalation, oldest first, the export line's text up to the two durations
-    (CSV cells or JSON values, comma-separated, in ``fields`` order; the ids and enum values
-    need no CSV quoting), then time to claim and to first action in whole microseconds and
-    ``breached``. The database formats, Python writes the floats (``export.py``)."""
-    h = Handoff
-    texts: list[Any] = [
-        h.id,
-        _iso_pg(h.created_at),
-        h.urgency,
-        h.status,
-        _iso_pg(h.claimed_at),
-        h.claimed_by_id,
-        _iso_pg(h.first_action_at),
-        _iso_pg(h.resolved_at),
-    ]
-    parts: list[Any] = []
-    for i, value in enumerate(texts[: len(fields)]):
-        # CSV: concat() writes NULL as nothing. JSON: the values only, quoted or null; Python
-        # adds the member names (3.4 MB of a 30-day export, over a third of what was sent).
-        parts += ["" if i == 0 else ",", _json_pg(value) if json else value]
-    breached = or_(
-        h.breached_at.is_not(None),
-        and_(h.status == HandoffStatus.OPEN, h.claim_due_at <= now),
-    )
-    stmt: Any = select(
-        func.concat(*parts),
-        _micros_pg(h.claimed_at, h.created_at),
-        _micros_pg(h.first_action_at, held_at()),
-        func.coalesce(breached, False),
-        _iso_pg(h.assigned_at),
-    ).where(h.created_at > since, h.created_at <= until)
-    stmt = scoped(stmt, Handoff, tenant).order_by(h.created_at, h.id)
-    # On the session's connection, not the ORM's execute, and the driver's rows as they came
-    # (asyncpg records: every column is text, an integer or a boolean, nothing to convert).
-    # The ORM's result processing and then a Row per line were most of the export's time.
-    conn = await session.connection()
-    result = await conn.execute(stmt)
-    try:
-        return typing.cast(Sequence[Any], result.cursor.fetchall())
-    finally:
-        result.close()
