@@ -7,9 +7,8 @@ before (times through ``fp_iso``, durations as float text). Every value is writt
 
 - times as ``fp_iso`` (``...T12:00:00Z``, ``.250000Z`` with a fraction), as every API time;
 - durations in seconds to the millisecond, half a millisecond up, as the shortest decimal
-  that reads back as the same float (``60.501``, ``60.0``): whole microseconds from the
-  interval (its float seconds are within an ulp or two, far under half a microsecond for any
-  duration below a century), then ``floor((µs + 500) / 1000)`` milliseconds, exact in floats;
+  that reads back as the same float (``60.501``, ``60.0``): the exact microseconds
+  (``repository.micros_pg``), then ``floor((µs + 500) / 1000)`` milliseconds, exact in floats;
 - ids and enum values as they are (nothing in them a CSV cell quotes or a JSON string escapes).
 """
 
@@ -35,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot.analytics.repository import held_at
+from flowpilot.analytics.repository import held_at, micros_pg
 from flowpilot.kernel.tenancy import Tenant, scoped
 from flowpilot.models import Handoff
 from flowpilot.models.handoffs import HandoffStatus
@@ -45,8 +44,7 @@ def _seconds(later: Any, earlier: Any) -> Any:
     """The duration's text (NULL when either end is): ``ms / 1000`` as PostgreSQL writes a
     float, with ``.0`` on whole seconds as Python's ``repr`` writes them. Floats throughout
     (numeric arithmetic costs several times more), the constants written into the SQL."""
-    micros = func.round(func.date_part("epoch", later - earlier) * _n("1000000"), type_=Float)
-    ms = func.floor((micros + _n("500")) / _n("1000"), type_=Float)
+    ms = func.floor((micros_pg(later, earlier) + _n("500")) / _n("1000"), type_=Float)
     whole = case((cast(ms, BigInteger) % _n("1000") == _n("0"), ".0"), else_="")
     return cast(ms / _n("1000"), Text).op("||")(whole)
 

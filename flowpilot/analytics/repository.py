@@ -20,9 +20,8 @@ from sqlalchemy import (
     Float,
     Select,
     case,
-    cast,
-    extract,
     func,
+    literal_column,
     select,
     text,
 )
@@ -68,6 +67,21 @@ def held_at() -> Any:
     return func.coalesce(Handoff.assigned_at, Handoff.claimed_at)
 
 
+def micros_pg(later: Any, earlier: Any) -> Any:
+    """PostgreSQL: ``later - earlier`` in whole microseconds, a float8 (NULL if either is).
+    The interval's float seconds are within an ulp or two of the exact value, far under half a
+    microsecond below a century, so rounding them gives the exact count; a third of the cost
+    of ``EXTRACT``'s exact numeric."""
+    epoch = func.date_part("epoch", later - earlier)
+    return func.round(epoch * literal_column("1000000"), type_=Float)
+
+
+def seconds_pg(later: Any, earlier: Any) -> Any:
+    """The duration in float8 seconds: the exact microseconds / 10^6, correctly rounded, the
+    same float as ``timedelta.total_seconds()`` (and as ``EXTRACT``'s numeric cast to float8)."""
+    return micros_pg(later, earlier) / literal_column("1000000", Float)
+
+
 def _window(
     tenant: Tenant, since: datetime, until: datetime
 ) -> Select[datetime, datetime | None, datetime | None, datetime | None]:
@@ -99,8 +113,8 @@ def aggregate_pg_statement(tenant: Tenant, *, since: datetime, until: datetime) 
     """PostgreSQL: count, then (n, avg, median, p90) of time to claim and time to first action."""
     w = _window(tenant, since, until).subquery("w")
     # float8 (what percentile_cont takes) sorts and averages faster than EXTRACT's numeric.
-    ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
-    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
+    ttc = seconds_pg(w.c.claimed_at, w.c.created_at)
+    ttfa = seconds_pg(w.c.first_action_at, w.c.held_at)
     d = select(ttc.label("ttc"), ttfa.label("ttfa")).subquery("d")
     cols: list[Any] = [func.count()]
     for col in (d.c.ttc, d.c.ttfa):
@@ -132,7 +146,7 @@ async def first_action_seconds(
     """Every time to first action (seconds) of escalations created in the window."""
     w = _window(tenant, since, until).where(Handoff.first_action_at.is_not(None)).subquery("w")
     if is_postgres(session):
-        seconds = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
+        seconds = seconds_pg(w.c.first_action_at, w.c.held_at)
         return [float(v) for v in (await session.execute(select(seconds))).scalars().all()]
     rows = (await session.execute(select(w.c.held_at, w.c.first_action_at))).all()
     return [(r.first_action_at - r.held_at).total_seconds() for r in rows if r.held_at]
@@ -213,8 +227,8 @@ class Group:
 def _durations(stmt: Select[Any]) -> Select[Any]:
     """``stmt``'s rows with their time to claim and time to first action (float8 seconds)."""
     w = stmt.subquery("w")
-    ttc = cast(extract("epoch", w.c.claimed_at - w.c.created_at), Float)
-    ttfa = cast(extract("epoch", w.c.first_action_at - w.c.held_at), Float)
+    ttc = seconds_pg(w.c.claimed_at, w.c.created_at)
+    ttfa = seconds_pg(w.c.first_action_at, w.c.held_at)
     return select(w, ttc.label("ttc"), ttfa.label("ttfa"))
 
 
