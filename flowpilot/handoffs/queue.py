@@ -232,9 +232,15 @@ def _match(q: str) -> Any:
     )
 
 
+# What a list shows of a handoff (``HandoffOut``: the page's JSON, the queue screen) and its
+# place in every order (``key_of``); nothing else is fetched.
+_FIELDS = tuple(HandoffOut.model_fields)
+_COLUMNS = (*(f for f in _FIELDS if f not in repo.LIST_DISPLAY), "triage_rank")
+
+
 def _rows(page: Any, sort: str) -> Any:
     """The display rows of ``page``'s handoffs, in ``sort`` order (at most ``p_k``)."""
-    stmt = repo.list_stmt().where(tenant_column(Handoff.account_id))
+    stmt = repo.list_stmt(_COLUMNS).where(tenant_column(Handoff.account_id))
     return stmt.join(page, page.c.id == Handoff.id).order_by(*_order(sort, Handoff)).limit(_K)
 
 
@@ -357,28 +363,10 @@ async def counts(session: AsyncSession, *, actor: Actor) -> QueueCounts:
 # A page's JSON, written straight from its rows: the fields of ``HandoffOut`` in its order,
 # encoded by pydantic's own serializer (same bytes as ``QueuePage.model_dump_json``) without
 # building and validating 50 models first (tests/handoffs/test_queue_json.py holds them equal).
-_DISPLAY = ("session_title", "customer", "asset", "escalated_by_name", "claimed_by_name")
-_FIELDS = tuple(HandoffOut.model_fields)
-_OF_HANDOFF = repo.list_getter([f for f in _FIELDS if f not in _DISPLAY])
+_OF_ROW = repo.list_getter(_COLUMNS, _FIELDS)
 
 
 def page_json(rows: Sequence[HandoffRow], next_cursor: str | None) -> bytes:
-    """The ``QueuePage`` answer for ``rows``, encoded."""
-    items = [
-        dict(
-            zip(
-                _FIELDS,
-                (
-                    *_OF_HANDOFF(r.handoff),
-                    r.session_title,
-                    r.customer,
-                    r.asset,
-                    r.escalated_by_name,
-                    r.claimed_by_name,
-                ),
-                strict=True,
-            )
-        )
-        for r in rows
-    ]
+    """The ``QueuePage`` answer for ``rows`` (of :func:`repo.list_rows`), encoded."""
+    items = [dict(zip(_FIELDS, _OF_ROW(r.handoff), strict=True)) for r in rows]
     return to_json({"items": items, "next_cursor": next_cursor})
